@@ -2,6 +2,9 @@
 //!
 //! (crate doc to be written with the parsing core)
 
+pub mod cli;
 pub mod document;
+pub mod listener;
+pub mod telemetry;
 
 pub use document::{Dataset, Encoded, Encoder, EncoderSettings, Received};

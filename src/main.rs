@@ -1,1 +1,18 @@
-fn main() {}
+//! The `nat-ingest` binary: parse arguments, install the tracing subscriber, run the subcommand.
+
+use clap::Parser;
+use nat_ingest::cli::{Cli, Command};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_new(&cli.log).unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+
+    match cli.command {
+        Command::Run(args) => nat_ingest::cli::run::run(args),
+        Command::CheckConfig(args) => nat_ingest::cli::run::check_config(args),
+    }
+}

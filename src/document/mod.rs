@@ -12,6 +12,8 @@ pub struct Received {
     pub at: jiff::Timestamp,
     /// The address the datagram or connection came from (`observer.ip` fallback).
     pub peer: Option<IpAddr>,
+    /// The framer cut this frame at the size limit; the document is tagged.
+    pub truncated: bool,
 }
 
 /// Which kind of document a message became (`event.dataset`).
