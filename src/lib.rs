@@ -2,9 +2,12 @@
 //!
 //! (crate doc to be written with the parsing core)
 
+pub mod archive;
 pub mod cli;
+pub mod config;
 pub mod document;
 pub mod listener;
+pub mod pipeline;
 pub mod telemetry;
 
 pub use document::{Dataset, Encoded, Encoder, EncoderSettings, Received};

@@ -1,22 +1,398 @@
 //! `nat-ingest run` and `check-config`.
 //!
-//! SEED: arguments and entry points are filled in with the pipeline.
+//! Both resolve their raw arguments into one `Settings` first: the config file (or
+//! the built-in defaults without one), then each flag given on the command line
+//! replacing its key. Nothing starts until the result has validated, so a bad flag
+//! fails the same way as a bad file, before a socket is bound.
+//!
+//! `run` then builds the tokio runtime for the listeners and the metrics
+//! endpoint, starts the pipeline's parser and sink threads, and waits for a
+//! signal: SIGTERM or SIGINT stops the listeners, drains both queues, closes the
+//! archive files and exits 0; SIGHUP makes the sink finish its files and start
+//! new ones. A second SIGTERM or SIGINT during the drain exits at once, with 130.
 
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
 use clap::Args;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio_util::sync::CancellationToken;
+
+use crate::archive::ArchiveWriter;
+use crate::config::listener::{ListenerConfig, ListenerKind};
+use crate::config::Config;
+use crate::document::{Encoder, EncoderSettings};
+use crate::listener::{spawn_listener, ListenerHandle};
+use crate::pipeline::Pipeline;
+use crate::telemetry::{self, pipeline as events};
+
+/// How often the queue-depth gauges are sampled.
+const QUEUE_SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Exit status after a second stop signal cut the drain short (128 + SIGINT).
+const FORCED_EXIT_STATUS: i32 = 130;
 
 #[derive(Debug, Args)]
-pub struct RunArgs {}
+pub struct RunArgs {
+    /// TOML config file (see deploy/nat-ingest.toml); without it, built-in defaults:
+    /// UDP and TCP on 0.0.0.0:5514, archive in ./nat-ingest-data, metrics on
+    /// 127.0.0.1:9898.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub overrides: Overrides,
+}
 
 #[derive(Debug, Args)]
 pub struct CheckConfigArgs {
     /// The TOML config file to check.
-    pub file: std::path::PathBuf,
+    pub file: PathBuf,
+
+    #[command(flatten)]
+    pub overrides: Overrides,
 }
 
-pub fn run(_args: RunArgs) -> anyhow::Result<()> {
-    anyhow::bail!("`run` is not built yet")
+/// Flags that replace keys of the config file.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Overrides {
+    /// Receive on udp://ADDR:PORT, tcp://ADDR:PORT or tls://ADDR:PORT (IPv6 as
+    /// [::]:514). Repeatable; replaces the file's listeners. tls:// takes its
+    /// certificate from the first TLS listener in the config file.
+    #[arg(long, value_name = "URL", value_parser = parse_listen)]
+    pub listen: Vec<(ListenerKind, SocketAddr)>,
+
+    /// Archive directory (archive.dir).
+    #[arg(long, value_name = "DIR")]
+    pub archive: Option<PathBuf>,
+
+    /// IANA time zone for device-local times, e.g. Asia/Shanghai (parser.timezone).
+    #[arg(long, value_name = "TZ")]
+    pub timezone: Option<String>,
+
+    /// Address of the Prometheus endpoint (metrics.address); port 0 picks one.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics: Option<SocketAddr>,
+
+    /// Stand-in for "now" when a header has no year (parser.reference_time).
+    #[arg(long, value_name = "RFC3339")]
+    pub reference_time: Option<String>,
 }
 
-pub fn check_config(_args: CheckConfigArgs) -> anyhow::Result<()> {
-    anyhow::bail!("`check-config` is not built yet")
+fn parse_listen(text: &str) -> Result<(ListenerKind, SocketAddr), String> {
+    let (scheme, address) = text
+        .split_once("://")
+        .ok_or_else(|| format!("{text:?} is not SCHEME://ADDR:PORT"))?;
+    let kind = match scheme {
+        "udp" => ListenerKind::Udp,
+        "tcp" => ListenerKind::Tcp,
+        "tls" => ListenerKind::Tls,
+        _ => {
+            return Err(format!(
+                "unknown scheme {scheme:?}: expected udp, tcp or tls"
+            ))
+        }
+    };
+    let address = address
+        .trim_end_matches('/')
+        .parse()
+        .map_err(|e| format!("{address:?} is not ADDR:PORT: {e}"))?;
+    Ok((kind, address))
+}
+
+/// Everything `run` needs, resolved from the file and the flags, and validated.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub config: Config,
+}
+
+impl Settings {
+    /// Reads `file` (or takes the defaults), applies `overrides` and validates.
+    pub fn resolve(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Settings> {
+        let mut config = match file {
+            Some(path) => Config::from_file(path)?,
+            None => Config::default(),
+        };
+
+        if !overrides.listen.is_empty() {
+            let file_tls = config.listener.iter().find_map(|l| l.tls.clone());
+            let mut listeners = Vec::new();
+            for &(kind, address) in &overrides.listen {
+                let mut listener = ListenerConfig::new(kind, address);
+                if kind == ListenerKind::Tls {
+                    listener.tls = Some(file_tls.clone().with_context(|| {
+                        format!("--listen tls://{address} needs a TLS listener with a tls table in the config file")
+                    })?);
+                }
+                listeners.push(listener);
+            }
+            config.listener = listeners;
+        }
+        if let Some(dir) = &overrides.archive {
+            config.archive.dir = dir.clone();
+        }
+        if let Some(zone) = &overrides.timezone {
+            config.parser.timezone = Some(zone.clone());
+        }
+        if let Some(address) = overrides.metrics {
+            config.metrics.address = address;
+            config.metrics.enabled = true;
+        }
+        if let Some(time) = &overrides.reference_time {
+            config.parser.reference_time = Some(time.clone());
+        }
+
+        config.validate()?;
+        Ok(Settings { config })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// LEAD: complete this function. It is the only place that builds the encoder's
+// settings; `settings.config.parser` carries `timezone: Option<String>`,
+// `reference_time: Option<String>` (both already validated: the zone is known to
+// jiff, the time parses as RFC 3339), `grammars: Option<PathBuf>` and
+// `keep_original: bool`.
+// ---------------------------------------------------------------------------
+/// Builds the encoder's settings from the `[parser]` section.
+pub fn encoder_settings(settings: &Settings) -> anyhow::Result<EncoderSettings> {
+    let _parser = &settings.config.parser;
+    Ok(EncoderSettings::default())
+}
+
+/// `nat-ingest run`.
+pub fn run(args: RunArgs) -> anyhow::Result<()> {
+    let settings = Settings::resolve(args.config.as_deref(), &args.overrides)?;
+    let encoder = Arc::new(Encoder::new(encoder_settings(&settings)?));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("runtime")
+        .build()
+        .context("cannot start the tokio runtime")?;
+    runtime.block_on(serve(settings, encoder))
+}
+
+/// `nat-ingest check-config`: validates and prints the effective settings.
+pub fn check_config(args: CheckConfigArgs) -> anyhow::Result<()> {
+    let settings = Settings::resolve(Some(&args.file), &args.overrides)?;
+    encoder_settings(&settings)?;
+    println!(
+        "# Effective settings of {}, defaults filled in.",
+        args.file.display()
+    );
+    print!("{}", settings.config.to_toml());
+    Ok(())
+}
+
+async fn serve(settings: Settings, encoder: Arc<Encoder>) -> anyhow::Result<()> {
+    let config = &settings.config;
+
+    // Signal handlers go first, so that a signal during start-up is not fatal.
+    let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let mut hangup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
+
+    let metrics_address = if config.metrics.enabled {
+        let handle = telemetry::install_recorder();
+        crate::telemetry::intake::describe();
+        let (bound, _task) = telemetry::endpoint::serve(config.metrics.address, handle)
+            .await
+            .with_context(|| format!("cannot serve metrics on {}", config.metrics.address))?;
+        Some(bound)
+    } else {
+        None
+    };
+
+    let writer = ArchiveWriter::open(&config.archive)?;
+    let pipeline = Pipeline::start(&config.pipeline, encoder, writer)?;
+
+    // Listeners last: from here on, messages flow.
+    let shutdown = CancellationToken::new();
+    let mut listeners: Vec<ListenerHandle> = Vec::new();
+    for listener in &config.listener {
+        let name = format!("{}:{}", listener.kind.as_str(), listener.address);
+        match spawn_listener(listener, name, pipeline.frames(), shutdown.clone()).await {
+            Ok(handle) => listeners.push(handle),
+            Err(e) => {
+                shutdown.cancel();
+                for handle in listeners {
+                    let _ = handle.join().await;
+                }
+                let _ = tokio::task::spawn_blocking(move || pipeline.finish()).await;
+                return Err(e)
+                    .with_context(|| format!("cannot start listener on {}", listener.address));
+            }
+        }
+    }
+
+    let listen: Vec<String> = config
+        .listener
+        .iter()
+        .zip(&listeners)
+        .map(|(l, h)| format!("{}://{}", l.kind.as_str(), h.local_addr()))
+        .collect();
+    tracing::info!(
+        listen = %listen.join(","),
+        archive = %config.archive.dir.display(),
+        metrics = %metrics_address.map_or("off".to_owned(), |a| a.to_string()),
+        workers = config.pipeline.worker_count(),
+        "Started."
+    );
+
+    // Running: until a stop signal.
+    let mut sample = tokio::time::interval(QUEUE_SAMPLE_INTERVAL);
+    let summary_every = Duration::from_secs(config.pipeline.summary_interval_secs.max(1));
+    let mut summary =
+        tokio::time::interval_at(tokio::time::Instant::now() + summary_every, summary_every);
+    let mut last = Totals::now();
+    let stop_signal = loop {
+        tokio::select! {
+            _ = terminate.recv() => break "SIGTERM",
+            _ = interrupt.recv() => break "SIGINT",
+            _ = hangup.recv() => {
+                tracing::info!("Reloading: reopening sink files.");
+                tokio::task::block_in_place(|| pipeline.reopen());
+            }
+            _ = sample.tick() => {
+                pipeline.sample_queues();
+            }
+            _ = summary.tick(), if config.pipeline.summary_interval_secs > 0 => {
+                let depths = pipeline.sample_queues();
+                let now = Totals::now();
+                tracing::info!(
+                    interval_secs = config.pipeline.summary_interval_secs,
+                    parsed = now.parsed - last.parsed,
+                    failed = now.failed - last.failed,
+                    written = now.written - last.written,
+                    frame_queue_batches = depths.frames,
+                    document_queue_batches = depths.documents,
+                    "Summary."
+                );
+                last = now;
+            }
+        }
+    };
+
+    // Stopping: listeners first, so that the queues only shrink from here.
+    tracing::info!(signal = stop_signal, "Stopping: draining queues.");
+    shutdown.cancel();
+    let drain = async {
+        for handle in listeners {
+            if handle.join().await.is_err() {
+                tracing::error!(
+                    "A listener task panicked while stopping; its unsent frames are lost."
+                );
+            }
+        }
+        tokio::task::spawn_blocking(move || pipeline.finish()).await
+    };
+    let finished = tokio::select! {
+        finished = drain => finished,
+        _ = terminate.recv() => force_exit("SIGTERM"),
+        _ = interrupt.recv() => force_exit("SIGINT"),
+    };
+    finished.context("the pipeline thread panicked")??;
+
+    let totals = Totals::now();
+    tracing::info!(
+        parsed = totals.parsed,
+        failed = totals.failed,
+        written = totals.written,
+        "Stopped."
+    );
+    Ok(())
+}
+
+fn force_exit(signal: &str) -> ! {
+    tracing::error!(
+        signal,
+        "Second stop signal: exiting without draining; queued messages are lost."
+    );
+    std::process::exit(FORCED_EXIT_STATUS)
+}
+
+/// The process totals the summary line reports differences of.
+struct Totals {
+    parsed: u64,
+    failed: u64,
+    written: u64,
+}
+
+impl Totals {
+    fn now() -> Totals {
+        Totals {
+            parsed: events::PARSED.load(Relaxed),
+            failed: events::FAILED.load(Relaxed),
+            written: events::WRITTEN.load(Relaxed),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_listen_urls() {
+        let udp = parse_listen("udp://0.0.0.0:514").unwrap();
+        assert_eq!(udp, (ListenerKind::Udp, "0.0.0.0:514".parse().unwrap()));
+        let tcp = parse_listen("tcp://[::]:601").unwrap();
+        assert_eq!(tcp, (ListenerKind::Tcp, "[::]:601".parse().unwrap()));
+        assert!(parse_listen("http://0.0.0.0:80").is_err());
+        assert!(parse_listen("udp://localhost").is_err());
+        assert!(parse_listen("0.0.0.0:514").is_err());
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("n.toml");
+        std::fs::write(
+            &file,
+            "[archive]\ndir = \"/from/file\"\n[parser]\ntimezone = \"UTC\"\n",
+        )
+        .unwrap();
+        let overrides = Overrides {
+            listen: vec![(ListenerKind::Udp, "127.0.0.1:0".parse().unwrap())],
+            archive: Some("/from/flag".into()),
+            timezone: Some("Asia/Shanghai".into()),
+            metrics: Some("127.0.0.1:0".parse().unwrap()),
+            reference_time: Some("2025-07-23T00:00:00Z".into()),
+        };
+        let settings = Settings::resolve(Some(&file), &overrides).unwrap();
+        let config = settings.config;
+        assert_eq!(config.listener.len(), 1);
+        assert_eq!(config.archive.dir, PathBuf::from("/from/flag"));
+        assert_eq!(config.parser.timezone.as_deref(), Some("Asia/Shanghai"));
+        assert_eq!(config.metrics.address, "127.0.0.1:0".parse().unwrap());
+        assert_eq!(
+            config.parser.reference_time.as_deref(),
+            Some("2025-07-23T00:00:00Z")
+        );
+    }
+
+    #[test]
+    fn no_file_no_flags_is_the_defaults() {
+        let settings = Settings::resolve(None, &Overrides::default()).unwrap();
+        assert_eq!(settings.config, Config::default());
+    }
+
+    #[test]
+    fn bad_flags_fail_before_anything_runs() {
+        let overrides = Overrides {
+            timezone: Some("Nowhere/Special".into()),
+            ..Overrides::default()
+        };
+        assert!(Settings::resolve(None, &overrides).is_err());
+        let overrides = Overrides {
+            listen: vec![(ListenerKind::Tls, "127.0.0.1:6514".parse().unwrap())],
+            ..Overrides::default()
+        };
+        let error = Settings::resolve(None, &overrides).unwrap_err().to_string();
+        assert!(error.contains("tls"), "{error}");
+    }
 }
