@@ -1,0 +1,60 @@
+//! RFC 3339 UTC rendering, written straight into an output buffer.
+
+use super::civil::civil_from_days;
+use super::Instant;
+
+/// Appends `YYYY-MM-DDTHH:MM:SS[.f]Z`, with as many fraction digits as the source had.
+pub fn write_rfc3339(out: &mut Vec<u8>, instant: Instant) {
+    let days = instant.unix_seconds.div_euclid(86_400);
+    let secs = instant.unix_seconds.rem_euclid(86_400) as u32;
+    let (year, month, day) = civil_from_days(days);
+    let year = year.clamp(0, 9999) as u32;
+
+    let mut buf = *b"0000-00-00T00:00:00";
+    put2(&mut buf[0..2], year / 100);
+    put2(&mut buf[2..4], year % 100);
+    put2(&mut buf[5..7], month as u32);
+    put2(&mut buf[8..10], day as u32);
+    put2(&mut buf[11..13], secs / 3600);
+    put2(&mut buf[14..16], secs / 60 % 60);
+    put2(&mut buf[17..19], secs % 60);
+    out.extend_from_slice(&buf);
+
+    let digits = instant.fraction_digits.min(9) as usize;
+    if digits > 0 {
+        let mut fraction = *b".000000000";
+        let mut n = instant.nanos;
+        for slot in fraction[1..].iter_mut().rev() {
+            *slot = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        out.extend_from_slice(&fraction[..=digits]);
+    }
+    out.push(b'Z');
+}
+
+fn put2(slot: &mut [u8], value: u32) {
+    slot[0] = b'0' + (value / 10 % 10) as u8;
+    slot[1] = b'0' + (value % 10) as u8;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(instant: Instant) -> String {
+        let mut out = Vec::new();
+        write_rfc3339(&mut out, instant);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn whole_seconds_and_fractions() {
+        assert_eq!(render(Instant::from_unix_seconds(1_753_236_672)), "2025-07-23T02:11:12Z");
+        let ms = Instant { unix_seconds: 1_753_236_672, nanos: 345_000_000, fraction_digits: 3 };
+        assert_eq!(render(ms), "2025-07-23T02:11:12.345Z");
+        let tenth = Instant { unix_seconds: 0, nanos: 300_000_000, fraction_digits: 1 };
+        assert_eq!(render(tenth), "1970-01-01T00:00:00.3Z");
+        assert_eq!(render(Instant::from_unix_seconds(-1)), "1969-12-31T23:59:59Z");
+    }
+}
