@@ -4,10 +4,11 @@
 //! [`Message`] whose slices point into that frame, so nothing is copied. Three header
 //! families are recognised, in this order:
 //!
-//! 1. Huawei VRP (`huawei.rs`): `%%01MODULE/SEVERITY/BRIEF(flag)[count]:` after a header
+//! 1. RFC 5424 (`rfc5424.rs`): `<PRI>1 ` and its structured data; a Huawei header inside
+//!    MSG is read too.
+//! 2. Huawei VRP (`huawei.rs`): `%%01MODULE/SEVERITY/BRIEF(flag)[count]:` after a header
 //!    that may hold a relay's RFC 3164 prefix, a year between day and time, an offset,
 //!    `DST`, a host name with spaces and an IPv4; or the trap form without `%%01`.
-//! 2. RFC 5424 (`rfc5424.rs`): `<PRI>1 ` and its structured data.
 //! 3. RFC 3164 (`rfc3164.rs`), read loosely as Logstash's and rsyslog's inputs do: any
 //!    line that is not one of the above is still a message, at worst all body.
 //!
