@@ -6,6 +6,7 @@ pub mod archive;
 pub mod cli;
 pub mod config;
 pub mod document;
+pub mod framing;
 pub mod listener;
 pub mod pipeline;
 pub mod telemetry;

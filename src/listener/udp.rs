@@ -1,0 +1,531 @@
+//! UDP listener (RFC 5426): one datagram is one message.
+//!
+//! The listener opens `sockets` sockets on one port with `SO_REUSEPORT`, and the
+//! kernel spreads senders over them by address hash. Each socket is read by one
+//! blocking thread in a loop of `recvmmsg` calls, so a burst is taken in up to
+//! [`BATCH_DATAGRAMS`] datagrams per system call, and reading never waits behind
+//! CPU-bound parser work on the tokio workers. Tokio readiness plus a non-blocking
+//! `recvmmsg` would also work; a dedicated thread was chosen so that a loaded
+//! runtime cannot delay the drain of the kernel buffer.
+//!
+//! Each call's datagrams are copied into one shared buffer sized to fit them and
+//! split into [`Frame`]s, then offered to the queue with `try_send`. If the queue
+//! is full the batch is dropped and counted: blocking here would only move the
+//! loss into the kernel buffer, and cost the reader its turn.
+//!
+//! Losses in the kernel buffer are read from `SO_RXQ_OVFL`: the kernel attaches
+//! the socket's running drop count to each datagram, and the reader counts the
+//! difference from the last one it saw.
+//!
+//! The threads check for shutdown after every call, and the sockets carry a
+//! receive timeout of [`SHUTDOWN_POLL`] so that an idle socket notices too.
+
+use std::io;
+use std::mem;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::os::fd::AsRawFd;
+use std::ptr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::sync::mpsc::error::TrySendError;
+
+use super::{Frame, FrameBatch, ListenerError, ListenerHandle, Shared};
+use crate::config::listener::ListenerConfig;
+use crate::document::Received;
+use crate::framing::trim_trailer;
+use crate::telemetry::intake::{
+    DropCause, ListenerStarted, ListenerStopped, MessagesDropped, MessagesReceived,
+    ReceiveBufferGranted, SocketFailed,
+};
+
+/// Datagrams read by one `recvmmsg` call, and so the largest batch.
+///
+/// With 64 KiB slots that is 2 MiB of buffer per socket; more would rarely fill
+/// since the call returns as soon as the kernel queue is empty.
+const BATCH_DATAGRAMS: usize = 32;
+
+/// The largest UDP payload; slots never need more.
+const MAX_DATAGRAM_BYTES: usize = 65_535;
+
+/// How long an idle reader blocks before it checks for shutdown.
+const SHUTDOWN_POLL: Duration = Duration::from_millis(100);
+
+/// Pause after a failed `recvmmsg`, so a persistent error cannot spin a core.
+const ERROR_PAUSE: Duration = Duration::from_millis(10);
+
+/// Control buffer per datagram, in 8-byte words (aligned for `cmsghdr`): room
+/// for the 24-byte `SO_RXQ_OVFL` message with some to spare.
+const CONTROL_WORDS: usize = 8;
+
+/// Binds the sockets, starts one reader per socket and a task that waits for them.
+pub(super) fn spawn(
+    config: &ListenerConfig,
+    shared: Arc<Shared>,
+) -> Result<ListenerHandle, ListenerError> {
+    // The first socket resolves port 0; the others join it on the same port.
+    let (first, granted_bytes) = open_socket(config.address, config.receive_buffer_bytes)?;
+    let local_addr = first.local_addr().ok().and_then(|addr| addr.as_socket());
+    let local_addr = local_addr.unwrap_or(config.address);
+    let mut sockets = vec![first];
+    for _ in 1..config.socket_count() {
+        sockets.push(open_socket(local_addr, config.receive_buffer_bytes)?.0);
+    }
+
+    if config.receive_buffer_bytes > 0 {
+        ReceiveBufferGranted {
+            listener: &shared.name,
+            requested_bytes: config.receive_buffer_bytes,
+            granted_bytes,
+        }
+        .emit();
+    }
+    ListenerStarted {
+        listener: &shared.name,
+        protocol: shared.protocol,
+        address: local_addr,
+        sockets: sockets.len(),
+    }
+    .emit();
+
+    let slot_bytes = config.max_frame_bytes.clamp(1, MAX_DATAGRAM_BYTES);
+    let readers: Vec<_> = sockets
+        .into_iter()
+        .map(|socket| {
+            let reader = Reader::new(socket, Arc::clone(&shared), slot_bytes);
+            tokio::task::spawn_blocking(move || reader.run())
+        })
+        .collect();
+
+    let task = tokio::spawn(async move {
+        for reader in readers {
+            if let Err(error) = reader.await {
+                // Let `ListenerHandle::join` report the panic.
+                std::panic::resume_unwind(error.into_panic());
+            }
+        }
+        ListenerStopped {
+            listener: &shared.name,
+            protocol: shared.protocol,
+        }
+        .emit();
+    });
+    Ok(ListenerHandle { local_addr, task })
+}
+
+/// Creates one UDP socket bound to `address`; returns it and its granted
+/// receive buffer size.
+fn open_socket(
+    address: SocketAddr,
+    receive_buffer_bytes: usize,
+) -> Result<(Socket, usize), ListenerError> {
+    let failed = |option: &'static str| {
+        move |source| ListenerError::SocketOption {
+            address,
+            option,
+            source,
+        }
+    };
+    let socket = Socket::new(
+        Domain::for_address(address),
+        Type::DGRAM,
+        Some(Protocol::UDP),
+    )
+    .map_err(failed("socket"))?;
+    socket
+        .set_reuse_port(true)
+        .map_err(failed("SO_REUSEPORT"))?;
+    let granted =
+        request_receive_buffer(&socket, receive_buffer_bytes).map_err(failed("SO_RCVBUF"))?;
+    set_int_option(&socket, libc::SO_RXQ_OVFL, 1).map_err(failed("SO_RXQ_OVFL"))?;
+    socket
+        .set_read_timeout(Some(SHUTDOWN_POLL))
+        .map_err(failed("SO_RCVTIMEO"))?;
+    socket
+        .bind(&address.into())
+        .map_err(|source| ListenerError::Bind { address, source })?;
+    Ok((socket, granted))
+}
+
+/// Asks for `requested` bytes of receive buffer (0 keeps the kernel default)
+/// and returns what the kernel reports.
+fn request_receive_buffer(socket: &Socket, requested: usize) -> io::Result<usize> {
+    if requested == 0 {
+        return socket.recv_buffer_size();
+    }
+    socket.set_recv_buffer_size(requested)?;
+    let granted = socket.recv_buffer_size()?;
+
+    // Linux doubles the request for its bookkeeping; less than double means it
+    // was capped at net.core.rmem_max. SO_RCVBUFFORCE passes the cap when the
+    // process has CAP_NET_ADMIN, and fails harmlessly when it has not.
+    if granted < requested.saturating_mul(2) {
+        let value = libc::c_int::try_from(requested).unwrap_or(libc::c_int::MAX);
+        if set_int_option(socket, libc::SO_RCVBUFFORCE, value).is_ok() {
+            return socket.recv_buffer_size();
+        }
+    }
+    Ok(granted)
+}
+
+fn set_int_option(socket: &Socket, option: libc::c_int, value: libc::c_int) -> io::Result<()> {
+    // SAFETY: the fd is open for the socket's lifetime, and the value pointer
+    // and length describe one live c_int.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            option,
+            (&value as *const libc::c_int).cast(),
+            mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// One socket's read loop.
+struct Reader {
+    socket: Socket,
+    shared: Arc<Shared>,
+    datagrams: Datagrams,
+    /// The socket's drop count as last reported by `SO_RXQ_OVFL`.
+    kernel_drops_seen: u32,
+    /// Per-call scratch: which datagrams become frames, reused across calls.
+    kept: Vec<Kept>,
+}
+
+/// A datagram that passed the allow-list, located in the receive buffers.
+struct Kept {
+    index: usize,
+    len: usize,
+    peer: IpAddr,
+    truncated: bool,
+}
+
+impl Reader {
+    fn new(socket: Socket, shared: Arc<Shared>, slot_bytes: usize) -> Reader {
+        Reader {
+            socket,
+            shared,
+            datagrams: Datagrams::new(slot_bytes),
+            kernel_drops_seen: 0,
+            kept: Vec::with_capacity(BATCH_DATAGRAMS),
+        }
+    }
+
+    /// Reads until shutdown or until the queue's receiver is gone.
+    fn run(mut self) {
+        let fd = self.socket.as_raw_fd();
+        while !self.shared.shutdown.is_cancelled() {
+            let count = match self.datagrams.receive(fd) {
+                Ok(count) => count,
+                Err(error) if is_timeout(&error) => continue,
+                Err(error) => {
+                    SocketFailed {
+                        listener: &self.shared.name,
+                        protocol: self.shared.protocol,
+                        operation: "receive",
+                        error: &error,
+                        throttle: &self.shared.throttles.socket,
+                    }
+                    .emit();
+                    std::thread::sleep(ERROR_PAUSE);
+                    continue;
+                }
+            };
+            if !self.hand_off(count) {
+                return;
+            }
+        }
+    }
+
+    /// Turns the first `count` datagrams into a batch and offers it to the
+    /// queue; returns false when the queue is closed.
+    fn hand_off(&mut self, count: usize) -> bool {
+        let shared = &*self.shared;
+
+        // Pass 1: filter senders, strip trailers, read the kernel drop count.
+        self.kept.clear();
+        let (mut denied, mut oversize, mut total_bytes) = (0, 0, 0);
+        let mut kernel_drops = None;
+        for index in 0..count {
+            let datagram = self.datagrams.get(index);
+            kernel_drops = datagram.kernel_drops.or(kernel_drops);
+            let Some(peer) = datagram.peer else { continue };
+            let peer = peer.ip().to_canonical();
+            if !shared.allow.allows(peer) {
+                denied += 1;
+                continue;
+            }
+            let len = trim_trailer(datagram.payload);
+            if len == 0 {
+                continue;
+            }
+            oversize += usize::from(datagram.truncated);
+            total_bytes += len;
+            self.kept.push(Kept {
+                index,
+                len,
+                peer,
+                truncated: datagram.truncated,
+            });
+        }
+
+        // Pass 2: copy the payloads into one buffer sized for them and split it.
+        let at = jiff::Timestamp::now();
+        let mut buffer = BytesMut::with_capacity(total_bytes);
+        for kept in &self.kept {
+            buffer.extend_from_slice(&self.datagrams.get(kept.index).payload[..kept.len]);
+        }
+        let batch: FrameBatch = self
+            .kept
+            .iter()
+            .map(|kept| Frame {
+                bytes: buffer.split_to(kept.len).freeze(),
+                received: Received {
+                    at,
+                    peer: Some(kept.peer),
+                    truncated: kept.truncated,
+                },
+            })
+            .collect();
+
+        // Count what was lost before anything else can fail.
+        if let Some(total) = kernel_drops {
+            let lost = total.wrapping_sub(self.kernel_drops_seen);
+            self.kernel_drops_seen = total;
+            self.dropped(DropCause::Kernel, lost as usize);
+        }
+        self.dropped(DropCause::AllowList, denied);
+        self.dropped(DropCause::Oversize, oversize);
+
+        if batch.is_empty() {
+            return true;
+        }
+        let messages = batch.len();
+        match shared.tx.try_send(batch) {
+            Ok(()) => {
+                MessagesReceived {
+                    listener: &shared.name,
+                    protocol: shared.protocol,
+                    messages,
+                    bytes: total_bytes,
+                }
+                .emit();
+                true
+            }
+            Err(TrySendError::Full(_)) => {
+                self.dropped(DropCause::QueueFull, messages);
+                true
+            }
+            Err(TrySendError::Closed(_)) => false,
+        }
+    }
+
+    fn dropped(&self, cause: DropCause, messages: usize) {
+        let throttles = &self.shared.throttles;
+        let throttle = match cause {
+            DropCause::Kernel => &throttles.kernel,
+            DropCause::AllowList => &throttles.allow_list,
+            DropCause::Oversize => &throttles.oversize,
+            DropCause::QueueFull => &throttles.queue_full,
+        };
+        MessagesDropped {
+            listener: &self.shared.name,
+            protocol: self.shared.protocol,
+            cause,
+            messages,
+            throttle,
+        }
+        .emit();
+    }
+}
+
+/// The receive timeout expired or a signal interrupted the call: not an error.
+fn is_timeout(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+    )
+}
+
+/// The buffers one `recvmmsg` call fills: a payload slot, an address and a
+/// control buffer per datagram, and the headers pointing at them.
+struct Datagrams {
+    slot_bytes: usize,
+    payloads: Vec<u8>,
+    names: Vec<libc::sockaddr_storage>,
+    controls: Vec<[u64; CONTROL_WORDS]>,
+    iovecs: Vec<libc::iovec>,
+    headers: Vec<libc::mmsghdr>,
+}
+
+// SAFETY: the raw pointers in `iovecs` and `headers` only ever point into the
+// struct's own heap buffers, which move with it between threads.
+unsafe impl Send for Datagrams {}
+
+/// One received datagram, borrowed from [`Datagrams`].
+struct Datagram<'a> {
+    payload: &'a [u8],
+    peer: Option<SocketAddr>,
+    /// The datagram was longer than its slot and the kernel cut it.
+    truncated: bool,
+    /// The socket's running drop count, when the kernel attached it.
+    kernel_drops: Option<u32>,
+}
+
+impl Datagrams {
+    fn new(slot_bytes: usize) -> Datagrams {
+        // SAFETY: all-zero is a valid value for these plain C structs.
+        let (name, iovec, header) = unsafe { (mem::zeroed(), mem::zeroed(), mem::zeroed()) };
+        Datagrams {
+            slot_bytes,
+            payloads: vec![0; slot_bytes * BATCH_DATAGRAMS],
+            names: vec![name; BATCH_DATAGRAMS],
+            controls: vec![[0; CONTROL_WORDS]; BATCH_DATAGRAMS],
+            iovecs: vec![iovec; BATCH_DATAGRAMS],
+            headers: vec![header; BATCH_DATAGRAMS],
+        }
+    }
+
+    /// Blocks until at least one datagram is in (or the receive timeout passes),
+    /// then takes whatever else is queued, up to the batch size.
+    fn receive(&mut self, fd: libc::c_int) -> io::Result<usize> {
+        // The kernel rewrites lengths and flags, so every header is reset.
+        let base = self.payloads.as_mut_ptr();
+        for index in 0..BATCH_DATAGRAMS {
+            self.iovecs[index] = libc::iovec {
+                // SAFETY: the slot lies within `payloads`.
+                iov_base: unsafe { base.add(index * self.slot_bytes) }.cast(),
+                iov_len: self.slot_bytes,
+            };
+            let header = &mut self.headers[index];
+            header.msg_len = 0;
+            header.msg_hdr.msg_name = ptr::addr_of_mut!(self.names[index]).cast();
+            header.msg_hdr.msg_namelen = mem::size_of::<libc::sockaddr_storage>() as _;
+            header.msg_hdr.msg_iov = ptr::addr_of_mut!(self.iovecs[index]);
+            header.msg_hdr.msg_iovlen = 1;
+            header.msg_hdr.msg_control = self.controls[index].as_mut_ptr().cast();
+            header.msg_hdr.msg_controllen = mem::size_of::<[u64; CONTROL_WORDS]>() as _;
+            header.msg_hdr.msg_flags = 0;
+        }
+
+        // SAFETY: every header points at live buffers of the stated sizes.
+        let count = unsafe {
+            libc::recvmmsg(
+                fd,
+                self.headers.as_mut_ptr(),
+                BATCH_DATAGRAMS as libc::c_uint,
+                libc::MSG_WAITFORONE,
+                ptr::null_mut(),
+            )
+        };
+        if count < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(count as usize)
+    }
+
+    /// The `index`th datagram of the last [`receive`](Datagrams::receive).
+    fn get(&self, index: usize) -> Datagram<'_> {
+        let header = &self.headers[index];
+        let len = (header.msg_len as usize).min(self.slot_bytes);
+        let start = index * self.slot_bytes;
+        Datagram {
+            payload: &self.payloads[start..start + len],
+            peer: socket_addr(&self.names[index], header.msg_hdr.msg_namelen),
+            truncated: header.msg_hdr.msg_flags & libc::MSG_TRUNC != 0,
+            kernel_drops: kernel_drops(&header.msg_hdr),
+        }
+    }
+}
+
+/// Reads the `SO_RXQ_OVFL` count from a received header's control messages.
+fn kernel_drops(header: &libc::msghdr) -> Option<u32> {
+    // SAFETY: the kernel filled the control buffer and set msg_controllen; the
+    // CMSG_* helpers stay within it.
+    unsafe {
+        let mut message = libc::CMSG_FIRSTHDR(header);
+        while !message.is_null() {
+            if (*message).cmsg_level == libc::SOL_SOCKET
+                && (*message).cmsg_type == libc::SO_RXQ_OVFL
+            {
+                return Some(ptr::read_unaligned(libc::CMSG_DATA(message).cast::<u32>()));
+            }
+            message = libc::CMSG_NXTHDR(header, message);
+        }
+    }
+    None
+}
+
+/// Converts a sender address filled in by the kernel.
+fn socket_addr(storage: &libc::sockaddr_storage, len: libc::socklen_t) -> Option<SocketAddr> {
+    let len = len as usize;
+    match libc::c_int::from(storage.ss_family) {
+        libc::AF_INET if len >= mem::size_of::<libc::sockaddr_in>() => {
+            // SAFETY: the family says the storage holds a sockaddr_in.
+            let addr = unsafe { &*ptr::from_ref(storage).cast::<libc::sockaddr_in>() };
+            let ip = Ipv4Addr::from(u32::from_be(addr.sin_addr.s_addr));
+            Some(SocketAddr::V4(SocketAddrV4::new(
+                ip,
+                u16::from_be(addr.sin_port),
+            )))
+        }
+        libc::AF_INET6 if len >= mem::size_of::<libc::sockaddr_in6>() => {
+            // SAFETY: the family says the storage holds a sockaddr_in6.
+            let addr = unsafe { &*ptr::from_ref(storage).cast::<libc::sockaddr_in6>() };
+            Some(SocketAddr::V6(SocketAddrV6::new(
+                Ipv6Addr::from(addr.sin6_addr.s6_addr),
+                u16::from_be(addr.sin6_port),
+                addr.sin6_flowinfo,
+                addr.sin6_scope_id,
+            )))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn converts_v4_and_v6_senders() {
+        // SAFETY: all-zero is a valid sockaddr_storage.
+        let mut storage: libc::sockaddr_storage = unsafe { mem::zeroed() };
+        let v4 = ptr::addr_of_mut!(storage).cast::<libc::sockaddr_in>();
+        // SAFETY: sockaddr_storage is large and aligned enough for sockaddr_in.
+        unsafe {
+            (*v4).sin_family = libc::AF_INET as libc::sa_family_t;
+            (*v4).sin_port = 514u16.to_be();
+            (*v4).sin_addr.s_addr = u32::from(Ipv4Addr::new(192, 0, 2, 1)).to_be();
+        }
+        let len = mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        assert_eq!(
+            socket_addr(&storage, len),
+            Some("192.0.2.1:514".parse().unwrap())
+        );
+        assert_eq!(socket_addr(&storage, 2), None, "a short address is refused");
+
+        // SAFETY: as above.
+        storage = unsafe { mem::zeroed() };
+        let v6 = ptr::addr_of_mut!(storage).cast::<libc::sockaddr_in6>();
+        // SAFETY: sockaddr_storage is large and aligned enough for sockaddr_in6.
+        unsafe {
+            (*v6).sin6_family = libc::AF_INET6 as libc::sa_family_t;
+            (*v6).sin6_port = 6514u16.to_be();
+            (*v6).sin6_addr.s6_addr = "2001:db8::7".parse::<Ipv6Addr>().unwrap().octets();
+        }
+        let len = mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+        assert_eq!(
+            socket_addr(&storage, len),
+            Some("[2001:db8::7]:6514".parse().unwrap())
+        );
+    }
+}
