@@ -135,6 +135,17 @@ mod tests {
         );
     }
 
+    /// Checked against jiff's own calendar across leap years and century rules.
+    #[test]
+    fn dates_match_jiff() {
+        for day in (-800_000..800_000).step_by(997).chain(10_950..11_050) {
+            let at = Timestamp::from_second(day * SECONDS_PER_DAY).unwrap();
+            let expected = at.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+            assert_eq!(date_of(day), expected, "day {day}");
+            assert_eq!(day_of(expected), day);
+        }
+    }
+
     #[test]
     fn finished_path_drops_open_suffix() {
         let open = Path::new("/a/2025-07-23.00001.ndjson.zst.open");

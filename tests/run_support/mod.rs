@@ -1,0 +1,230 @@
+//! Helpers for the `run_*` tests: start the real `nat-ingest run` binary on
+//! ephemeral loopback ports with a temporary archive, send it syslog, stop it
+//! with a signal, and read its archive back.
+
+#![allow(dead_code)] // Each test binary uses its own subset.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// How long the binary gets to print its start line or to exit after a signal.
+const PROCESS_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A running `nat-ingest run`.
+pub struct Running {
+    child: Child,
+    pub udp: Option<SocketAddr>,
+    pub tcp: Option<SocketAddr>,
+    pub metrics: Option<SocketAddr>,
+    /// Every stderr line after the start line, without colour codes.
+    log: mpsc::Receiver<String>,
+}
+
+impl Running {
+    /// Starts the binary with `args` appended to `run` and waits for "Started.".
+    pub fn start(archive: &Path, listen: &[&str], extra: &[&str]) -> Running {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_nat-ingest"));
+        command
+            .arg("run")
+            .arg("--archive")
+            .arg(archive)
+            .args(["--metrics", "127.0.0.1:0"]);
+        for url in listen {
+            command.args(["--listen", url]);
+        }
+        command.args(extra).env("NAT_INGEST_LOG", "info");
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+
+        // A thread forwards stderr lines so that the pipe never fills up.
+        let (lines, log) = mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if lines.send(strip_ansi(&line)).is_err() {
+                    break;
+                }
+            }
+        });
+
+        let deadline = Instant::now() + PROCESS_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = log.recv_timeout(left).unwrap_or_else(|_| {
+                let _ = child.kill();
+                panic!("nat-ingest did not start");
+            });
+            eprintln!("nat-ingest: {line}");
+            if line.contains("Started.") {
+                let listen = field(&line, "listen=").unwrap_or_default();
+                let find = |scheme: &str| {
+                    listen
+                        .split(',')
+                        .find_map(|u| u.strip_prefix(scheme))
+                        .map(|a| a.parse().unwrap())
+                };
+                let (udp, tcp) = (find("udp://"), find("tcp://"));
+                let metrics = field(&line, "metrics=").and_then(|a| a.parse().ok());
+                return Running {
+                    child,
+                    udp,
+                    tcp,
+                    metrics,
+                    log,
+                };
+            }
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Sends `signal` (e.g. `libc::SIGTERM`).
+    pub fn signal(&self, signal: i32) {
+        // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
+        assert_eq!(unsafe { libc::kill(self.pid(), signal) }, 0);
+    }
+
+    /// Waits for the process to exit and returns its status and remaining log.
+    pub fn wait(mut self) -> (ExitStatus, Vec<String>) {
+        let deadline = Instant::now() + PROCESS_TIMEOUT;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("nat-ingest did not exit after the signal");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut lines = Vec::new();
+        while let Ok(line) = self.log.recv_timeout(Duration::from_secs(2)) {
+            eprintln!("nat-ingest: {line}");
+            lines.push(line);
+        }
+        (status, lines)
+    }
+
+    /// The sum of every metric line starting with `prefix` (a name, maybe with
+    /// labels); 0 when there is none yet.
+    pub fn metric_sum(&self, prefix: &str) -> f64 {
+        let page = http_get(self.metrics.expect("metrics enabled"), "/metrics").unwrap_or_default();
+        page.lines()
+            .filter(|l| l.starts_with(prefix))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
+    /// Polls `metric_sum(prefix)` until it reaches `at_least`; panics after `timeout`.
+    pub fn wait_for_metric(&self, prefix: &str, at_least: f64, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let value = self.metric_sum(prefix);
+            if value >= at_least {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{prefix} stayed at {value}, expected {at_least}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // Skip to the end of the escape sequence, a letter.
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The value after `key` up to the next space, unquoted.
+fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let start = line.find(key)? + key.len();
+    Some(line[start..].split(' ').next()?.trim_matches('"'))
+}
+
+fn http_get(address: SocketAddr, path: &str) -> Option<String> {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect_timeout(&address, Duration::from_secs(5)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: test\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    Some(response.split_once("\r\n\r\n")?.1.to_owned())
+}
+
+/// A test message carrying `tag` (`[a-z]+-\d+`), which the archive check finds
+/// again in whatever field the encoder keeps the text in.
+pub fn message(stream: &str, n: usize) -> String {
+    format!("<134>Jul 23 02:11:12 router-7 test: nat-ingest test message tag={stream}-{n:07} end")
+}
+
+/// Every tag in the finished archive files, counted per stream: stream → numbers.
+pub fn archived_tags(dir: &Path) -> (usize, BTreeMap<String, Vec<usize>>) {
+    let mut lines = 0;
+    let mut tags: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    for path in names {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.ends_with(".ndjson.zst"),
+            "unfinished file left behind: {name}"
+        );
+        let decoder =
+            zstd::stream::read::Decoder::new(std::fs::File::open(&path).unwrap()).unwrap();
+        for line in BufReader::new(decoder).lines() {
+            let line = line.unwrap();
+            serde_json::from_str::<serde_json::Value>(&line)
+                .expect("each line is one JSON document");
+            lines += 1;
+            let at = line.find("tag=").expect("document keeps the tag") + 4;
+            let tag: String = line[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect();
+            let (stream, number) = tag.rsplit_once('-').unwrap();
+            tags.entry(stream.to_owned())
+                .or_default()
+                .push(number.parse().unwrap());
+        }
+    }
+    for numbers in tags.values_mut() {
+        numbers.sort_unstable();
+    }
+    (lines, tags)
+}
