@@ -12,6 +12,7 @@ fn main() -> anyhow::Result<()> {
         .init();
 
     match cli.command {
+        Command::Parse(args) => nat_ingest::cli::parse::parse(args),
         Command::Run(args) => nat_ingest::cli::run::run(args),
         Command::CheckConfig(args) => nat_ingest::cli::run::check_config(args),
     }

@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod parse;
 pub mod run;
 
 /// Syslog ingestion for network NAT logs.
@@ -18,6 +19,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Parse syslog lines from files or stdin and print one JSON document per line.
+    Parse(parse::ParseArgs),
     /// Receive syslog and write documents to the configured sink.
     Run(run::RunArgs),
     /// Validate a config file and print the effective settings.

@@ -1,9 +1,29 @@
-//! Turns one received frame into one JSON document (SCHEMA.md).
+//! Turns one received frame into one JSON document (the fields of SCHEMA.md).
 //!
-//! PLACEHOLDER API while the parsing core is written: the signatures below are the
-//! contract the pipeline codes against; the body only emits the raw line.
+//! The last pure stage of the flow: it runs the syslog header parser, picks and runs a
+//! vendor grammar, resolves times, derives the sums, and writes nested JSON straight
+//! into the caller's buffer. Every frame becomes exactly one document, whatever its
+//! bytes: a stage that fails leaves a document with the raw line in `event.original`,
+//! a tag ending in `parse_failure` and an `error.message` saying what failed where.
+//!
+//! Per message nothing is allocated on the common path: parsed values borrow from the
+//! frame, and the few owned bytes (lower-cased names, error text) go to a per-thread
+//! scratch buffer that is reused.
 
+mod fields;
+mod json;
+
+use std::cell::RefCell;
 use std::net::IpAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+pub use fields::{compare_paths, Doc, Extra, Field, FieldDef, FieldType, Value, FIELDS};
+pub use json::{write_ip, write_string};
+
+use crate::syslog::{self, facility_name, severity_name, Message};
+use crate::time::{Clock, Instant, Zone};
+use crate::vendor::{self, Applied, ExecContext, GrammarError, Grammars};
 
 /// Everything the pipeline knows about a message besides its bytes.
 #[derive(Debug, Clone, Copy)]
@@ -16,15 +36,19 @@ pub struct Received {
     pub truncated: bool,
 }
 
-/// Which kind of document a message became (`event.dataset`).
+/// Which kind of document a message became.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Dataset {
+    /// A grammar read (or failed to read) a session record; `event.dataset` is the
+    /// grammar's own (`huawei.session` for the built-in ones).
     HuaweiSession,
+    /// A Huawei message no grammar reads (`huawei.log`).
     HuaweiLog,
+    /// Any other syslog message (`syslog`).
     Syslog,
 }
 
-/// What `Encoder::encode` learned about the message, for routing and counting.
+/// What [`Encoder::encode`] learned about the message, for routing and counting.
 #[derive(Debug, Clone, Copy)]
 pub struct Encoded {
     /// The document's `@timestamp`.
@@ -34,24 +58,388 @@ pub struct Encoded {
     pub failure: Option<&'static str>,
 }
 
-/// Settings the encoder needs (time zone, reference time, grammars, ...).
-#[derive(Debug, Clone, Default)]
-pub struct EncoderSettings {}
+/// Tag of a document whose syslog header could not be read.
+pub const SYSLOG_FAILURE_TAG: &str = "_syslog_parse_failure";
+/// Tag of a document whose frame was cut at the size limit.
+pub const TRUNCATED_TAG: &str = "_frame_truncated";
+/// Tag of a document in which invalid UTF-8 was replaced by U+FFFD.
+pub const INVALID_UTF8_TAG: &str = "_invalid_utf8_replaced";
+
+/// Settings the encoder needs: zone, reference time, grammars.
+#[derive(Debug, Clone)]
+pub struct EncoderSettings {
+    /// Zone of device-local times without an offset. Default: the host's zone.
+    pub zone: Zone,
+    /// A fixed reference time for year inference instead of each receive time.
+    pub fixed_reference: Option<jiff::Timestamp>,
+    pub grammars: Arc<Grammars>,
+    /// Write `event.original` on every document (failures always carry it).
+    pub keep_original: bool,
+}
+
+/// A setting the encoder cannot use.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("time zone")]
+    Zone(#[from] crate::time::ZoneError),
+    #[error("reference time {0:?} is not an RFC 3339 time")]
+    ReferenceTime(String),
+    #[error("grammar")]
+    Grammar(#[from] GrammarError),
+}
+
+impl Default for EncoderSettings {
+    fn default() -> EncoderSettings {
+        EncoderSettings {
+            zone: Zone::system(),
+            fixed_reference: None,
+            // The built-in grammars are compiled in and checked by the test suite.
+            grammars: Arc::new(Grammars::built_in().expect("built-in grammars compile")),
+            keep_original: true,
+        }
+    }
+}
+
+impl EncoderSettings {
+    /// From the user's words: a zone name or offset (default: the host's), an RFC 3339
+    /// reference time, a grammar directory.
+    pub fn from_options(
+        timezone: Option<&str>,
+        reference_time: Option<&str>,
+        grammars: Option<&Path>,
+        keep_original: bool,
+    ) -> Result<EncoderSettings, SettingsError> {
+        let zone = match timezone {
+            Some(name) => Zone::parse(name)?,
+            None => Zone::system(),
+        };
+        let fixed_reference = match reference_time {
+            Some(text) => Some(
+                text.parse::<jiff::Timestamp>()
+                    .map_err(|_| SettingsError::ReferenceTime(text.to_string()))?,
+            ),
+            None => None,
+        };
+        let grammars = Arc::new(Grammars::load(grammars)?);
+        Ok(EncoderSettings {
+            zone,
+            fixed_reference,
+            grammars,
+            keep_original,
+        })
+    }
+}
 
 /// Parses frames and writes documents. `Send + Sync`: share one behind an `Arc`.
 #[derive(Debug)]
-pub struct Encoder {}
+pub struct Encoder {
+    clock: Clock,
+    grammars: Arc<Grammars>,
+    keep_original: bool,
+}
+
+thread_local! {
+    /// Owned bytes of the document being built, reused from message to message.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Scratch buffers larger than this are not kept between messages.
+const MAX_KEPT_SCRATCH_BYTES: usize = 64 * 1024;
 
 impl Encoder {
-    pub fn new(_settings: EncoderSettings) -> Encoder {
-        Encoder {}
+    pub fn new(settings: EncoderSettings) -> Encoder {
+        let fixed_reference = settings.fixed_reference.map(Instant::from_timestamp);
+        Encoder {
+            clock: Clock {
+                zone: settings.zone,
+                fixed_reference,
+            },
+            grammars: settings.grammars,
+            keep_original: settings.keep_original,
+        }
+    }
+
+    pub fn grammars(&self) -> &Grammars {
+        &self.grammars
     }
 
     /// Parses `frame` and appends exactly one JSON object (no trailing newline) to `out`.
     pub fn encode(&self, frame: &[u8], received: &Received, out: &mut Vec<u8>) -> Encoded {
-        out.extend_from_slice(b"{\"event\":{\"original\":");
-        serde_json::to_writer(&mut *out, &String::from_utf8_lossy(frame)).unwrap();
-        out.extend_from_slice(b"}}");
-        Encoded { timestamp: received.at, dataset: Dataset::Syslog, failure: None }
+        let scratch = SCRATCH.with(|cell| std::mem::take(&mut *cell.borrow_mut()));
+        let mut doc = Doc::new(scratch);
+        let encoded = self.build(frame, received, &mut doc);
+        let written = json::write_doc(&mut doc, out);
+        if written.replaced_invalid_utf8 {
+            // The tag goes in after the fact: rewrite with it (rare: invalid UTF-8 only).
+            out.truncate(out.len() - written.bytes);
+            doc.tag(INVALID_UTF8_TAG);
+            json::write_doc(&mut doc, out);
+        }
+        let mut scratch = doc.into_scratch();
+        if scratch.capacity() <= MAX_KEPT_SCRATCH_BYTES {
+            scratch.clear();
+            SCRATCH.with(|cell| *cell.borrow_mut() = scratch);
+        }
+        encoded
     }
+
+    fn build<'a>(&'a self, frame: &'a [u8], received: &Received, doc: &mut Doc<'a>) -> Encoded {
+        let line = syslog::trim_line_ending(frame);
+        let received_at = Instant::from_timestamp(received.at);
+        doc.set(Field::EventCreated, Value::Time(received_at));
+        doc.set(Field::Timestamp, Value::Time(received_at));
+        if let Some(peer) = received.peer {
+            doc.set(Field::ObserverIp, Value::Ip(peer));
+        }
+        if received.truncated {
+            doc.tag(TRUNCATED_TAG);
+        }
+        if self.keep_original {
+            doc.set(Field::EventOriginal, Value::Text(line));
+        }
+
+        let mut encoded = Encoded {
+            timestamp: received.at,
+            dataset: Dataset::Syslog,
+            failure: None,
+        };
+        let message = match syslog::parse(line) {
+            Ok(message) => message,
+            Err(error) => {
+                let text = doc.scratch_with(|s| write_error(s, "syslog header", &error));
+                self.fail(
+                    doc,
+                    line,
+                    SYSLOG_FAILURE_TAG,
+                    text,
+                    Dataset::Syslog,
+                    &mut encoded,
+                );
+                doc.set(Field::EventDataset, Value::Static("syslog"));
+                return encoded;
+            }
+        };
+
+        self.header_fields(&message, doc);
+        let reference = self.clock.reference(received_at);
+        let offset = message
+            .stamp
+            .and_then(|s| s.time)
+            .and_then(|t| t.offset_seconds);
+        if let Some(time) = message.stamp.and_then(|s| s.time) {
+            match self.clock.resolve(&time, None, reference) {
+                Ok(instant) => {
+                    doc.set(Field::Timestamp, Value::Time(instant));
+                    encoded.timestamp = to_timestamp(instant).unwrap_or(received.at);
+                }
+                Err(error) => {
+                    let at = message.stamp_offset;
+                    let text = doc.scratch_with(|s| {
+                        use std::io::Write;
+                        let _ = write!(s, "@timestamp: {error} (byte {at})");
+                    });
+                    let dataset = if message.huawei.is_some() {
+                        Dataset::HuaweiLog
+                    } else {
+                        Dataset::Syslog
+                    };
+                    self.fail(doc, line, SYSLOG_FAILURE_TAG, text, dataset, &mut encoded);
+                    doc.set(Field::EventDataset, Value::Static(dataset_name(dataset)));
+                    return encoded;
+                }
+            }
+        }
+
+        let Some(huawei) = message.huawei else {
+            doc.set(Field::EventDataset, Value::Static("syslog"));
+            return encoded;
+        };
+        encoded.dataset = Dataset::HuaweiLog;
+        doc.set(Field::EventDataset, Value::Static("huawei.log"));
+        let Some(grammar) = self.grammars.choose(huawei.module, huawei.brief) else {
+            return encoded;
+        };
+
+        let context = ExecContext {
+            clock: &self.clock,
+            header_offset: offset,
+            reference,
+        };
+        let mark = doc.snapshot();
+        match vendor::run(
+            grammar,
+            huawei.grammar_body,
+            huawei.grammar_body_offset,
+            &context,
+            doc,
+        ) {
+            Ok(Applied::NotApplicable) => {}
+            Ok(Applied::Read) => {
+                encoded.dataset = Dataset::HuaweiSession;
+                doc.set(Field::EventDataset, Value::Static(grammar.dataset));
+                derive_session_fields(doc);
+            }
+            Err(failure) => {
+                doc.restore(mark);
+                let text = doc.scratch_with(|s| {
+                    use std::io::Write;
+                    let _ = write!(s, "{failure}");
+                });
+                self.fail(
+                    doc,
+                    line,
+                    grammar.failure_tag,
+                    text,
+                    Dataset::HuaweiSession,
+                    &mut encoded,
+                );
+                doc.set(Field::EventDataset, Value::Static(grammar.dataset));
+            }
+        }
+        encoded
+    }
+
+    /// Marks the document failed: tag, error text, the raw line whatever the settings.
+    fn fail<'a>(
+        &self,
+        doc: &mut Doc<'a>,
+        line: &'a [u8],
+        tag: &'static str,
+        error_text: Value<'a>,
+        dataset: Dataset,
+        encoded: &mut Encoded,
+    ) {
+        doc.tag(tag);
+        doc.set(Field::ErrorMessage, error_text);
+        doc.set(Field::EventOriginal, Value::Text(line));
+        encoded.failure = Some(tag);
+        encoded.dataset = dataset;
+    }
+
+    fn header_fields<'a>(&self, message: &Message<'a>, doc: &mut Doc<'a>) {
+        if let Some(priority) = message.priority {
+            let (facility, severity) = (priority / 8, priority % 8);
+            doc.set(Field::SyslogPriority, Value::Unsigned(priority as u64));
+            doc.set(Field::SyslogFacilityCode, Value::Unsigned(facility as u64));
+            doc.set(
+                Field::SyslogFacilityName,
+                Value::Static(facility_name(facility)),
+            );
+            doc.set(Field::SyslogSeverityCode, Value::Unsigned(severity as u64));
+            doc.set(
+                Field::SyslogSeverityName,
+                Value::Static(severity_name(severity)),
+            );
+        }
+        let optional = [
+            (Field::SyslogHostname, message.hostname),
+            (Field::SyslogAppname, message.appname),
+            (Field::SyslogProcid, message.procid),
+            (Field::SyslogMsgid, message.msgid),
+        ];
+        for (field, value) in optional {
+            if let Some(value) = value {
+                doc.set(field, Value::Text(value));
+            }
+        }
+        if let Some(version) = message.version {
+            let version = doc_number_text(doc, version);
+            doc.set(Field::SyslogVersion, version);
+        }
+        if let Some(data) = message.structured_data {
+            doc.set(Field::SyslogStructuredData, Value::StructuredData(data));
+        }
+        doc.set(Field::Message, Value::Text(message.body));
+
+        if let Some(huawei) = &message.huawei {
+            doc.set(Field::EventCode, Value::Text(huawei.code));
+            doc.set(Field::ObserverVendor, Value::Static("Huawei"));
+            if let Some(host) = message.hostname {
+                doc.set(Field::ObserverHostname, Value::Text(host));
+            }
+            if let Some(flag) = huawei.flag {
+                let flag = flag_value(flag, doc);
+                doc.set(Field::HuaweiFlag, flag);
+            }
+            if let Some(sequence) = huawei.sequence {
+                doc.set(Field::HuaweiSequence, Value::Unsigned(sequence));
+            }
+            if let Some(ip) = huawei.ip {
+                doc.set(Field::ObserverIp, Value::Ip(IpAddr::V4(ip)));
+            }
+        }
+    }
+}
+
+/// Sums and differences SCHEMA.md defines over the grammar's fields.
+fn derive_session_fields(doc: &mut Doc<'_>) {
+    let number = |doc: &Doc<'_>, field| match doc.get(field) {
+        Some(Value::Unsigned(n)) => Some(n),
+        _ => None,
+    };
+    let sums = [
+        (
+            Field::NetworkPackets,
+            Field::SourcePackets,
+            Field::DestinationPackets,
+        ),
+        (
+            Field::NetworkBytes,
+            Field::SourceBytes,
+            Field::DestinationBytes,
+        ),
+    ];
+    for (total, a, b) in sums {
+        if let (Some(a), Some(b)) = (number(doc, a), number(doc, b)) {
+            doc.set(total, Value::Unsigned(a.saturating_add(b)));
+        }
+    }
+    if !doc.is_set(Field::EventDuration) {
+        if let (Some(Value::Time(start)), Some(Value::Time(end))) =
+            (doc.get(Field::EventStart), doc.get(Field::EventEnd))
+        {
+            let nanos = start.nanos_until(end);
+            if let Ok(nanos) = i64::try_from(nanos) {
+                doc.set(Field::EventDuration, Value::Signed(nanos));
+            }
+        }
+    }
+    if !doc.is_set(Field::NetworkType) {
+        match doc.get(Field::SourceIp) {
+            Some(Value::Ip(IpAddr::V4(_))) => doc.set(Field::NetworkType, Value::Static("ipv4")),
+            Some(Value::Ip(IpAddr::V6(_))) => doc.set(Field::NetworkType, Value::Static("ipv6")),
+            _ => {}
+        }
+    }
+}
+
+fn flag_value<'a>(flag: u8, doc: &mut Doc<'a>) -> Value<'a> {
+    match flag {
+        b'l' => Value::Static("l"),
+        b's' => Value::Static("s"),
+        b'd' => Value::Static("d"),
+        b't' => Value::Static("t"),
+        other => doc.scratch_text(&[other]),
+    }
+}
+
+fn doc_number_text<'a>(doc: &mut Doc<'a>, n: u16) -> Value<'a> {
+    doc.scratch_text(itoa::Buffer::new().format(n).as_bytes())
+}
+
+fn write_error(out: &mut Vec<u8>, stage: &str, error: &dyn std::fmt::Display) {
+    use std::io::Write;
+    let _ = write!(out, "{stage}: {error}");
+}
+
+fn dataset_name(dataset: Dataset) -> &'static str {
+    match dataset {
+        Dataset::HuaweiSession => "huawei.session",
+        Dataset::HuaweiLog => "huawei.log",
+        Dataset::Syslog => "syslog",
+    }
+}
+
+fn to_timestamp(instant: Instant) -> Option<jiff::Timestamp> {
+    jiff::Timestamp::new(instant.unix_seconds, instant.nanos as i32).ok()
 }

@@ -133,9 +133,16 @@ fn message_code(input: &[u8], anchored: bool) -> Option<(Code<'_>, &[u8])> {
     }
     let mut sequence = None;
     if anchored && input.get(at) == Some(&b'[') {
-        let digits = input[at + 1..].iter().take(20).take_while(|b| b.is_ascii_digit()).count();
+        let digits = input[at + 1..]
+            .iter()
+            .take(20)
+            .take_while(|b| b.is_ascii_digit())
+            .count();
         if (1..=19).contains(&digits) && input.get(at + 1 + digits) == Some(&b']') {
-            sequence = std::str::from_utf8(&input[at + 1..at + 1 + digits]).ok()?.parse().ok();
+            sequence = std::str::from_utf8(&input[at + 1..at + 1 + digits])
+                .ok()?
+                .parse()
+                .ok();
             at += digits + 2;
         }
     }
@@ -232,7 +239,9 @@ fn skip_component_id(body: &[u8]) -> &[u8] {
     let well_formed = !id.is_empty()
         && id.contains(&b'=')
         && id[0].is_ascii_alphabetic()
-        && id.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'=' | b'-' | b'_' | b'.'));
+        && id
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'=' | b'-' | b'_' | b'.'));
     if well_formed {
         &body[semicolon + 1..]
     } else {
@@ -272,8 +281,18 @@ mod tests {
         let (m, h) = huawei("<189>Jul 23 2025 10:11:12 AR1220-EDGE %%01FW-LOG/5/SESSION_LOG(l)[1532]:Protocol:<TCP>");
         assert_eq!(m.priority, Some(189));
         assert_eq!(text(m.hostname), Some("AR1220-EDGE"));
-        assert_eq!((h.code, h.module, h.brief), (&b"FW-LOG/5/SESSION_LOG"[..], &b"FW-LOG"[..], &b"SESSION_LOG"[..]));
-        assert_eq!((h.flag, h.sequence, h.severity), (Some(b'l'), Some(1532), 5));
+        assert_eq!(
+            (h.code, h.module, h.brief),
+            (
+                &b"FW-LOG/5/SESSION_LOG"[..],
+                &b"FW-LOG"[..],
+                &b"SESSION_LOG"[..]
+            )
+        );
+        assert_eq!(
+            (h.flag, h.sequence, h.severity),
+            (Some(b'l'), Some(1532), 5)
+        );
         assert_eq!(m.body, b"Protocol:<TCP>");
         assert_eq!(m.stamp.unwrap().layout, Layout::Date);
     }

@@ -23,7 +23,7 @@ mod structured_data;
 mod timestamp;
 
 pub use pri::{facility_name, severity_name, MAX_PRIORITY};
-pub use structured_data::{SdElement, SdParams};
+pub use structured_data::{unescape_into as unescape_sd_value, SdElement, SdParams};
 pub use timestamp::{Layout, Stamp};
 
 use std::net::Ipv4Addr;
@@ -106,7 +106,9 @@ pub fn parse(line: &[u8]) -> Result<Message<'_>, SyslogError> {
 
 /// Byte offset of `part` inside `whole`; `part` must be a subslice of `whole`.
 pub(crate) fn offset_in(whole: &[u8], part: &[u8]) -> usize {
-    (part.as_ptr() as usize).saturating_sub(whole.as_ptr() as usize).min(whole.len())
+    (part.as_ptr() as usize)
+        .saturating_sub(whole.as_ptr() as usize)
+        .min(whole.len())
 }
 
 pub(crate) fn trim_start_spaces(input: &[u8]) -> &[u8] {

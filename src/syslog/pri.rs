@@ -13,14 +13,20 @@ pub fn parse_pri(line: &[u8]) -> Result<Option<(u8, &[u8])>, SyslogError> {
     if line.first() != Some(&b'<') {
         return Ok(None);
     }
-    let digits = line[1..].iter().take(4).take_while(|b| b.is_ascii_digit()).count();
+    let digits = line[1..]
+        .iter()
+        .take(4)
+        .take_while(|b| b.is_ascii_digit())
+        .count();
     if digits == 0 || digits > 3 {
         return Err(SyslogError::new(1, "PRI: 1 to 3 digits"));
     }
     if line.get(1 + digits) != Some(&b'>') {
         return Err(SyslogError::new(1 + digits, "PRI: '>' after the digits"));
     }
-    let value = line[1..1 + digits].iter().fold(0u16, |acc, b| acc * 10 + (b - b'0') as u16);
+    let value = line[1..1 + digits]
+        .iter()
+        .fold(0u16, |acc, b| acc * 10 + (b - b'0') as u16);
     if value > MAX_PRIORITY {
         return Err(SyslogError::new(1, "PRI: a number from 0 to 191"));
     }
@@ -30,17 +36,46 @@ pub fn parse_pri(line: &[u8]) -> Result<Option<(u8, &[u8])>, SyslogError> {
 /// The facility name of a facility code (RFC 5424 table, names as syslog(3) has them).
 pub fn facility_name(code: u8) -> &'static str {
     const NAMES: [&str; 24] = [
-        "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
-        "authpriv", "ftp", "ntp", "security", "console", "solaris-cron", "local0", "local1",
-        "local2", "local3", "local4", "local5", "local6", "local7",
+        "kern",
+        "user",
+        "mail",
+        "daemon",
+        "auth",
+        "syslog",
+        "lpr",
+        "news",
+        "uucp",
+        "cron",
+        "authpriv",
+        "ftp",
+        "ntp",
+        "security",
+        "console",
+        "solaris-cron",
+        "local0",
+        "local1",
+        "local2",
+        "local3",
+        "local4",
+        "local5",
+        "local6",
+        "local7",
     ];
     NAMES.get(code as usize).copied().unwrap_or("unknown")
 }
 
 /// The severity name of a severity code.
 pub fn severity_name(code: u8) -> &'static str {
-    const NAMES: [&str; 8] =
-        ["emergency", "alert", "critical", "error", "warning", "notice", "informational", "debug"];
+    const NAMES: [&str; 8] = [
+        "emergency",
+        "alert",
+        "critical",
+        "error",
+        "warning",
+        "notice",
+        "informational",
+        "debug",
+    ];
     NAMES.get(code as usize).copied().unwrap_or("unknown")
 }
 

@@ -12,7 +12,10 @@ use super::{offset_in, split_token, stamp_at_boundary, trim_start_spaces, Messag
 const MAX_TAG_BYTES: usize = 64;
 
 pub fn parse<'a>(line: &'a [u8], rest: &'a [u8], priority: Option<u8>) -> Message<'a> {
-    let mut message = Message { priority, ..Message::default() };
+    let mut message = Message {
+        priority,
+        ..Message::default()
+    };
     let mut cursor = trim_start_spaces(rest);
 
     match stamp_at_boundary(cursor) {

@@ -11,7 +11,11 @@ use super::{
 
 /// Whether `rest` (after PRI) starts like RFC 5424: a version number and a space.
 pub fn looks_like(rest: &[u8]) -> bool {
-    let digits = rest.iter().take(4).take_while(|b| b.is_ascii_digit()).count();
+    let digits = rest
+        .iter()
+        .take(4)
+        .take_while(|b| b.is_ascii_digit())
+        .count();
     (1..=3).contains(&digits) && rest[0] != b'0' && rest.get(digits) == Some(&b' ')
 }
 
@@ -20,17 +24,24 @@ pub fn parse<'a>(
     rest: &'a [u8],
     priority: Option<u8>,
 ) -> Result<Message<'a>, SyslogError> {
-    let mut message = Message { priority, ..Message::default() };
+    let mut message = Message {
+        priority,
+        ..Message::default()
+    };
     let (version, mut cursor) = split_token(rest);
-    message.version = std::str::from_utf8(version).ok().and_then(|v| v.parse().ok());
+    message.version = std::str::from_utf8(version)
+        .ok()
+        .and_then(|v| v.parse().ok());
     cursor = expect_space(line, cursor, "a space after VERSION")?;
 
     // TIMESTAMP
     if cursor.starts_with(b"- ") {
         cursor = &cursor[1..];
     } else {
-        let (stamp, after) = stamp_at_boundary(cursor)
-            .ok_or(SyslogError::new(offset_in(line, cursor), "an RFC 3339 TIMESTAMP or '-'"))?;
+        let (stamp, after) = stamp_at_boundary(cursor).ok_or(SyslogError::new(
+            offset_in(line, cursor),
+            "an RFC 3339 TIMESTAMP or '-'",
+        ))?;
         message.stamp = Some(stamp);
         message.stamp_offset = offset_in(line, cursor);
         cursor = after;
@@ -39,15 +50,26 @@ pub fn parse<'a>(
 
     // HOSTNAME, APP-NAME, PROCID, MSGID
     let mut fields = [None; 4];
-    for (slot, name) in fields.iter_mut().zip(["HOSTNAME", "APP-NAME", "PROCID", "MSGID"]) {
+    for (slot, name) in fields
+        .iter_mut()
+        .zip(["HOSTNAME", "APP-NAME", "PROCID", "MSGID"])
+    {
         let (token, after) = split_token(cursor);
         if token.is_empty() {
-            return Err(SyslogError::new(offset_in(line, cursor), field_expected(name)));
+            return Err(SyslogError::new(
+                offset_in(line, cursor),
+                field_expected(name),
+            ));
         }
         *slot = (token != b"-").then_some(token);
         cursor = expect_space(line, after, field_expected(name))?;
     }
-    [message.hostname, message.appname, message.procid, message.msgid] = fields;
+    [
+        message.hostname,
+        message.appname,
+        message.procid,
+        message.msgid,
+    ] = fields;
 
     // STRUCTURED-DATA
     if cursor.first() == Some(&b'-') {
@@ -115,7 +137,10 @@ mod tests {
         assert_eq!(m.appname, Some(&b"evntslog"[..]));
         assert_eq!(m.procid, None);
         assert_eq!(m.msgid, Some(&b"ID47"[..]));
-        assert_eq!(m.structured_data, Some(&br#"[exampleSDID@32473 iut="3"]"#[..]));
+        assert_eq!(
+            m.structured_data,
+            Some(&br#"[exampleSDID@32473 iut="3"]"#[..])
+        );
         assert_eq!(m.body, b"An application event");
     }
 

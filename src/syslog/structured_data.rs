@@ -47,7 +47,8 @@ pub fn validate(input: &[u8]) -> Result<(&[u8], &[u8]), (usize, &'static str)> {
         return Err((0, "structured data: '[' or '-'"));
     }
     while rest.first() == Some(&b'[') {
-        let (element, after) = element(rest).map_err(|(at, why)| (input.len() - rest.len() + at, why))?;
+        let (element, after) =
+            element(rest).map_err(|(at, why)| (input.len() - rest.len() + at, why))?;
         let mut params = element.params;
         while params.next().is_some() {}
         rest = after;
@@ -78,7 +79,9 @@ fn element(input: &[u8]) -> Result<(SdElement<'_>, &[u8]), Failure> {
             _ => return Err((at, "structured data: ' ' or ']'")),
         }
     }
-    let params = SdParams { raw: &input[params_start..at] };
+    let params = SdParams {
+        raw: &input[params_start..at],
+    };
     Ok((SdElement { id, params }, &input[at + 1..]))
 }
 

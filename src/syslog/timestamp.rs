@@ -66,8 +66,18 @@ fn month_first(input: &[u8]) -> Res<'_, Stamp> {
     civil.month = month;
     civil.day = day as u8;
     civil.offset_seconds = offset;
-    let layout = if year.is_some() { Layout::Date } else { Layout::ShortDate };
-    Ok((input, Stamp { layout, time: Some(civil) }))
+    let layout = if year.is_some() {
+        Layout::Date
+    } else {
+        Layout::ShortDate
+    };
+    Ok((
+        input,
+        Stamp {
+            layout,
+            time: Some(civil),
+        },
+    ))
 }
 
 /// `yyyy-m-d hh:mm:ss[.f][offset]` and `yyyy-mm-ddThh:mm:ss[.f][offset]`
@@ -85,15 +95,31 @@ fn year_first(input: &[u8]) -> Res<'_, Stamp> {
     civil.month = month as u8;
     civil.day = day as u8;
     civil.offset_seconds = offset;
-    let layout = if separator == ' ' { Layout::FormatDate } else { Layout::Iso };
-    Ok((input, Stamp { layout, time: Some(civil) }))
+    let layout = if separator == ' ' {
+        Layout::FormatDate
+    } else {
+        Layout::Iso
+    };
+    Ok((
+        input,
+        Stamp {
+            layout,
+            time: Some(civil),
+        },
+    ))
 }
 
 /// `nnnnnn.nnnnnn`: seconds since boot, which says nothing about the wall clock.
 fn boot(input: &[u8]) -> Res<'_, Stamp> {
     let digits = || take_while1(|b: u8| b.is_ascii_digit());
     let (input, _) = recognize((digits(), char('.'), digits())).parse(input)?;
-    Ok((input, Stamp { layout: Layout::Boot, time: None }))
+    Ok((
+        input,
+        Stamp {
+            layout: Layout::Boot,
+            time: None,
+        },
+    ))
 }
 
 /// `hh:mm:ss[.fraction[.ignored]]`
@@ -131,19 +157,32 @@ pub fn utc_offset(input: &[u8]) -> Res<'_, i32> {
 }
 
 fn month_name(input: &[u8]) -> Res<'_, u8> {
-    map_opt(take_while_m_n(3, 3, |b: u8| b.is_ascii_alphabetic()), |name: &[u8]| {
-        const MONTHS: [&[u8; 3]; 12] =
-            [b"jan", b"feb", b"mar", b"apr", b"may", b"jun", b"jul", b"aug", b"sep", b"oct", b"nov", b"dec"];
-        let lower = [name[0] | 0x20, name[1] | 0x20, name[2] | 0x20];
-        MONTHS.iter().position(|m| **m == lower).map(|i| i as u8 + 1)
-    })
+    map_opt(
+        take_while_m_n(3, 3, |b: u8| b.is_ascii_alphabetic()),
+        |name: &[u8]| {
+            const MONTHS: [&[u8; 3]; 12] = [
+                b"jan", b"feb", b"mar", b"apr", b"may", b"jun", b"jul", b"aug", b"sep", b"oct",
+                b"nov", b"dec",
+            ];
+            let lower = [name[0] | 0x20, name[1] | 0x20, name[2] | 0x20];
+            MONTHS
+                .iter()
+                .position(|m| **m == lower)
+                .map(|i| i as u8 + 1)
+        },
+    )
     .parse(input)
 }
 
 fn number<'a>(min: usize, max: usize) -> impl Fn(&'a [u8]) -> Res<'a, u32> {
     move |input| {
         let (rest, digits) = take_while_m_n(min, max, |b: u8| b.is_ascii_digit())(input)?;
-        Ok((rest, digits.iter().fold(0u32, |acc, d| acc * 10 + (d - b'0') as u32)))
+        Ok((
+            rest,
+            digits
+                .iter()
+                .fold(0u32, |acc, d| acc * 10 + (d - b'0') as u32),
+        ))
     }
 }
 
@@ -154,7 +193,9 @@ fn digit_run(input: &[u8]) -> Res<'_, &[u8]> {
 /// Fraction digits into nanoseconds; digits past the ninth are dropped.
 fn fraction_nanos(digits: &[u8]) -> (u32, u8) {
     let kept = &digits[..digits.len().min(9)];
-    let mut nanos = kept.iter().fold(0u32, |acc, d| acc * 10 + (d - b'0') as u32);
+    let mut nanos = kept
+        .iter()
+        .fold(0u32, |acc, d| acc * 10 + (d - b'0') as u32);
     for _ in kept.len()..9 {
         nanos *= 10;
     }
@@ -175,7 +216,10 @@ mod tests {
         let (stamp, rest) = parse("Jul 23 2025 10:11:12 AR1220");
         assert_eq!(stamp.layout, Layout::Date);
         let t = stamp.time.unwrap();
-        assert_eq!((t.year, t.month, t.day, t.hour, t.minute, t.second), (Some(2025), 7, 23, 10, 11, 12));
+        assert_eq!(
+            (t.year, t.month, t.day, t.hour, t.minute, t.second),
+            (Some(2025), 7, 23, 10, 11, 12)
+        );
         assert_eq!(rest, " AR1220");
     }
 
@@ -199,7 +243,10 @@ mod tests {
         let (stamp, rest) = parse("2025-7-3 10:11:16.150.1 AR3260");
         let t = stamp.time.unwrap();
         assert_eq!(stamp.layout, Layout::FormatDate);
-        assert_eq!((t.month, t.day, t.nanos, t.fraction_digits), (7, 3, 150_000_000, 3));
+        assert_eq!(
+            (t.month, t.day, t.nanos, t.fraction_digits),
+            (7, 3, 150_000_000, 3)
+        );
         assert_eq!(rest, " AR3260");
     }
 
@@ -207,7 +254,10 @@ mod tests {
     fn iso_with_z_and_tenths() {
         let (stamp, _) = parse("2025-07-23T03:37:41.003Z host");
         let t = stamp.time.unwrap();
-        assert_eq!((stamp.layout, t.nanos, t.offset_seconds), (Layout::Iso, 3_000_000, Some(0)));
+        assert_eq!(
+            (stamp.layout, t.nanos, t.offset_seconds),
+            (Layout::Iso, 3_000_000, Some(0))
+        );
         let (stamp, _) = parse("Jul 23 2025 10:11:12.3 x");
         assert_eq!(stamp.time.unwrap().fraction_digits, 1);
     }
@@ -215,7 +265,13 @@ mod tests {
     #[test]
     fn boot_time_has_no_wall_clock() {
         let (stamp, rest) = parse("123456.789012 host");
-        assert_eq!(stamp, Stamp { layout: Layout::Boot, time: None });
+        assert_eq!(
+            stamp,
+            Stamp {
+                layout: Layout::Boot,
+                time: None
+            }
+        );
         assert_eq!(rest, " host");
     }
 

@@ -72,7 +72,11 @@ pub fn civil_from_days(days: i64) -> (i64, u8, u8) {
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_from_march = (5 * day_of_year + 2) / 153;
     let day = (day_of_year - (153 * month_from_march + 2) / 5 + 1) as u8;
-    let month = if month_from_march < 10 { month_from_march + 3 } else { month_from_march - 9 };
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    };
     let year = year_of_era + era * 400 + (month <= 2) as i64;
     (year, month as u8, day)
 }
@@ -122,6 +126,10 @@ mod tests {
     }
 
     fn jiff_days(date: jiff::civil::Date) -> i64 {
-        date.to_zoned_datetime(jiff::tz::TimeZone::UTC).unwrap().timestamp().as_second().div_euclid(86_400)
+        date.to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .unwrap()
+            .timestamp()
+            .as_second()
+            .div_euclid(86_400)
     }
 }

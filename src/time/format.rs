@@ -50,11 +50,25 @@ mod tests {
 
     #[test]
     fn whole_seconds_and_fractions() {
-        assert_eq!(render(Instant::from_unix_seconds(1_753_236_672)), "2025-07-23T02:11:12Z");
-        let ms = Instant { unix_seconds: 1_753_236_672, nanos: 345_000_000, fraction_digits: 3 };
+        assert_eq!(
+            render(Instant::from_unix_seconds(1_753_236_672)),
+            "2025-07-23T02:11:12Z"
+        );
+        let ms = Instant {
+            unix_seconds: 1_753_236_672,
+            nanos: 345_000_000,
+            fraction_digits: 3,
+        };
         assert_eq!(render(ms), "2025-07-23T02:11:12.345Z");
-        let tenth = Instant { unix_seconds: 0, nanos: 300_000_000, fraction_digits: 1 };
+        let tenth = Instant {
+            unix_seconds: 0,
+            nanos: 300_000_000,
+            fraction_digits: 1,
+        };
         assert_eq!(render(tenth), "1970-01-01T00:00:00.3Z");
-        assert_eq!(render(Instant::from_unix_seconds(-1)), "1969-12-31T23:59:59Z");
+        assert_eq!(
+            render(Instant::from_unix_seconds(-1)),
+            "1969-12-31T23:59:59Z"
+        );
     }
 }

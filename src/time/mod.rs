@@ -33,7 +33,11 @@ pub struct Instant {
 impl Instant {
     /// Whole seconds, no fraction.
     pub const fn from_unix_seconds(unix_seconds: i64) -> Instant {
-        Instant { unix_seconds, nanos: 0, fraction_digits: 0 }
+        Instant {
+            unix_seconds,
+            nanos: 0,
+            fraction_digits: 0,
+        }
     }
 
     /// From a `jiff` timestamp; microsecond digits are kept when there is a fraction.
@@ -120,9 +124,16 @@ impl Clock {
         let local_seconds = civil.local_seconds(year);
         let unix_seconds = match offset {
             Some(offset) => local_seconds - offset as i64,
-            None => self.zone.local_to_unix(local_seconds).ok_or(TimeError::OutOfRange)?,
+            None => self
+                .zone
+                .local_to_unix(local_seconds)
+                .ok_or(TimeError::OutOfRange)?,
         };
-        Ok(Instant { unix_seconds, nanos: civil.nanos, fraction_digits: civil.fraction_digits })
+        Ok(Instant {
+            unix_seconds,
+            nanos: civil.nanos,
+            fraction_digits: civil.fraction_digits,
+        })
     }
 
     /// The latest year that puts the time no more than 24 h after `reference`.
@@ -159,7 +170,10 @@ mod tests {
     use super::*;
 
     fn clock(zone: &str) -> Clock {
-        Clock { zone: Zone::parse(zone).unwrap(), fixed_reference: None }
+        Clock {
+            zone: Zone::parse(zone).unwrap(),
+            fixed_reference: None,
+        }
     }
 
     fn at(rfc3339: &str) -> Instant {
@@ -167,13 +181,25 @@ mod tests {
     }
 
     fn yearless(month: u8, day: u8, h: u8, m: u8, s: u8) -> CivilTime {
-        CivilTime { year: None, month, day, hour: h, minute: m, second: s, ..CivilTime::default() }
+        CivilTime {
+            year: None,
+            month,
+            day,
+            hour: h,
+            minute: m,
+            second: s,
+            ..CivilTime::default()
+        }
     }
 
     #[test]
     fn yearless_time_just_before_new_year_belongs_to_the_old_year() {
         let c = clock("UTC");
-        let got = c.resolve(&yearless(12, 31, 23, 59, 59), None, at("2026-01-01T00:00:10Z"));
+        let got = c.resolve(
+            &yearless(12, 31, 23, 59, 59),
+            None,
+            at("2026-01-01T00:00:10Z"),
+        );
         assert_eq!(got.unwrap(), at("2025-12-31T23:59:59Z"));
     }
 
@@ -198,7 +224,10 @@ mod tests {
         assert_eq!(got, Err(TimeError::InvalidDate));
         let mut with_year = yearless(2, 30, 12, 0, 0);
         with_year.year = Some(2025);
-        assert_eq!(c.resolve(&with_year, None, at("2026-07-01T00:00:00Z")), Err(TimeError::InvalidDate));
+        assert_eq!(
+            c.resolve(&with_year, None, at("2026-07-01T00:00:00Z")),
+            Err(TimeError::InvalidDate)
+        );
     }
 
     #[test]
@@ -207,7 +236,10 @@ mod tests {
         let mut t = yearless(7, 23, 10, 11, 12);
         t.year = Some(2025);
         t.offset_seconds = Some(8 * 3600);
-        assert_eq!(c.resolve(&t, None, at("2025-07-23T00:00:00Z")).unwrap(), at("2025-07-23T02:11:12Z"));
+        assert_eq!(
+            c.resolve(&t, None, at("2025-07-23T00:00:00Z")).unwrap(),
+            at("2025-07-23T02:11:12Z")
+        );
     }
 
     #[test]
@@ -216,7 +248,10 @@ mod tests {
         let mut t = yearless(10, 26, 2, 30, 0);
         t.year = Some(2025);
         // 02:30 happens at +02:00 and again at +01:00; the earlier is 00:30Z.
-        assert_eq!(c.resolve(&t, None, at("2025-10-26T12:00:00Z")).unwrap(), at("2025-10-26T00:30:00Z"));
+        assert_eq!(
+            c.resolve(&t, None, at("2025-10-26T12:00:00Z")).unwrap(),
+            at("2025-10-26T00:30:00Z")
+        );
     }
 
     #[test]
@@ -225,14 +260,22 @@ mod tests {
         let mut t = yearless(3, 30, 2, 30, 0);
         t.year = Some(2025);
         // 02:30 does not exist; it reads as 03:30 +02:00 = 01:30Z.
-        assert_eq!(c.resolve(&t, None, at("2025-03-30T12:00:00Z")).unwrap(), at("2025-03-30T01:30:00Z"));
+        assert_eq!(
+            c.resolve(&t, None, at("2025-03-30T12:00:00Z")).unwrap(),
+            at("2025-03-30T01:30:00Z")
+        );
     }
 
     #[test]
     fn fixed_reference_replaces_receive_time() {
-        let c = Clock { zone: Zone::parse("+08:00").unwrap(), fixed_reference: Some(at("2020-06-01T00:00:00Z")) };
+        let c = Clock {
+            zone: Zone::parse("+08:00").unwrap(),
+            fixed_reference: Some(at("2020-06-01T00:00:00Z")),
+        };
         let reference = c.reference(at("2026-12-01T00:00:00Z"));
-        let got = c.resolve(&yearless(7, 23, 10, 0, 0), None, reference).unwrap();
+        let got = c
+            .resolve(&yearless(7, 23, 10, 0, 0), None, reference)
+            .unwrap();
         assert_eq!(got, at("2019-07-23T02:00:00Z"));
     }
 }

@@ -5,8 +5,13 @@ use std::fmt;
 /// A configured zone: a fixed UTC offset, or an IANA zone with its summer-time rules.
 #[derive(Clone)]
 pub enum Zone {
-    Fixed { offset_seconds: i32 },
-    Iana { name: String, zone: jiff::tz::TimeZone },
+    Fixed {
+        offset_seconds: i32,
+    },
+    Iana {
+        name: String,
+        zone: jiff::tz::TimeZone,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -24,7 +29,10 @@ impl Zone {
             return Ok(Zone::Fixed { offset_seconds });
         }
         match jiff::tz::TimeZone::get(text) {
-            Ok(zone) => Ok(Zone::Iana { name: text.to_string(), zone }),
+            Ok(zone) => Ok(Zone::Iana {
+                name: text.to_string(),
+                zone,
+            }),
             Err(_) => Err(ZoneError::Unknown(text.to_string())),
         }
     }
@@ -130,7 +138,10 @@ mod tests {
 
     #[test]
     fn iana_names_and_garbage() {
-        assert!(matches!(Zone::parse("Asia/Shanghai"), Ok(Zone::Iana { .. })));
+        assert!(matches!(
+            Zone::parse("Asia/Shanghai"),
+            Ok(Zone::Iana { .. })
+        ));
         assert!(Zone::parse("Mars/Olympus").is_err());
         assert_eq!(Zone::parse("+08:00").unwrap().to_string(), "+08:00");
     }

@@ -1,0 +1,311 @@
+//! The document's known fields (SCHEMA.md) and the values gathered for one message.
+//!
+//! Every known field has a slot in [`FIELDS`], a table sorted by path segment so that the
+//! JSON writer can open and close nested objects in one pass. A [`Doc`] holds one value
+//! per slot plus a bit set of which slots are present; fields outside the table (a
+//! grammar's `huawei.<key>` for keys it does not know) go to a short list of extras.
+
+use std::net::IpAddr;
+
+use crate::time::Instant;
+
+/// How the index template types a field; grammars are checked against it at load time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    Date,
+    Ip,
+    Long,
+    Keyword,
+    Text,
+    Object,
+    KeywordList,
+}
+
+/// A known document field: its dotted path and its type.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldDef {
+    pub path: &'static str,
+    pub kind: FieldType,
+}
+
+macro_rules! fields {
+    ($($name:ident = $path:literal : $kind:ident,)*) => {
+        /// Slots of the known fields, in [`FIELDS`] order.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[repr(u8)]
+        pub enum Field { $($name,)* }
+
+        /// Every known field, sorted by path segments (see the `table_is_sorted` test).
+        pub const FIELDS: &[FieldDef] = &[$(FieldDef { path: $path, kind: FieldType::$kind },)*];
+
+        const ALL: &[Field] = &[$(Field::$name,)*];
+    };
+}
+
+fields! {
+    Timestamp = "@timestamp": Date,
+    DestinationBytes = "destination.bytes": Long,
+    DestinationIp = "destination.ip": Ip,
+    DestinationNatIp = "destination.nat.ip": Ip,
+    DestinationNatPort = "destination.nat.port": Long,
+    DestinationPackets = "destination.packets": Long,
+    DestinationPort = "destination.port": Long,
+    ErrorMessage = "error.message": Text,
+    EventCode = "event.code": Keyword,
+    EventCreated = "event.created": Date,
+    EventDataset = "event.dataset": Keyword,
+    EventDuration = "event.duration": Long,
+    EventEnd = "event.end": Date,
+    EventOriginal = "event.original": Keyword,
+    EventReason = "event.reason": Keyword,
+    EventStart = "event.start": Date,
+    HuaweiDestinationVpnId = "huawei.destination_vpn_id": Long,
+    HuaweiFlag = "huawei.flag": Keyword,
+    HuaweiSequence = "huawei.sequence": Long,
+    HuaweiSourceVpnId = "huawei.source_vpn_id": Long,
+    HuaweiTos = "huawei.tos": Long,
+    SyslogAppname = "log.syslog.appname": Keyword,
+    SyslogFacilityCode = "log.syslog.facility.code": Long,
+    SyslogFacilityName = "log.syslog.facility.name": Keyword,
+    SyslogHostname = "log.syslog.hostname": Keyword,
+    SyslogMsgid = "log.syslog.msgid": Keyword,
+    SyslogPriority = "log.syslog.priority": Long,
+    SyslogProcid = "log.syslog.procid": Keyword,
+    SyslogSeverityCode = "log.syslog.severity.code": Long,
+    SyslogSeverityName = "log.syslog.severity.name": Keyword,
+    SyslogStructuredData = "log.syslog.structured_data": Object,
+    SyslogVersion = "log.syslog.version": Keyword,
+    Message = "message": Text,
+    NetworkBytes = "network.bytes": Long,
+    NetworkPackets = "network.packets": Long,
+    NetworkTransport = "network.transport": Keyword,
+    NetworkType = "network.type": Keyword,
+    ObserverEgressZone = "observer.egress.zone": Keyword,
+    ObserverHostname = "observer.hostname": Keyword,
+    ObserverIngressZone = "observer.ingress.zone": Keyword,
+    ObserverIp = "observer.ip": Ip,
+    ObserverVendor = "observer.vendor": Keyword,
+    RuleName = "rule.name": Keyword,
+    SourceBytes = "source.bytes": Long,
+    SourceIp = "source.ip": Ip,
+    SourceNatIp = "source.nat.ip": Ip,
+    SourceNatPort = "source.nat.port": Long,
+    SourcePackets = "source.packets": Long,
+    SourcePort = "source.port": Long,
+    Tags = "tags": KeywordList,
+    UrlDomain = "url.domain": Keyword,
+    UrlPath = "url.path": Keyword,
+    UserName = "user.name": Keyword,
+}
+
+impl Field {
+    pub fn def(self) -> &'static FieldDef {
+        &FIELDS[self as usize]
+    }
+
+    pub fn path(self) -> &'static str {
+        self.def().path
+    }
+
+    /// The known field with this dotted path.
+    pub fn from_path(path: &str) -> Option<Field> {
+        FIELDS
+            .iter()
+            .position(|def| def.path == path)
+            .map(|i| ALL[i])
+    }
+
+    fn bit(self) -> u64 {
+        1 << self as u8
+    }
+}
+
+/// One field's value. Text borrows from the frame or from the doc's scratch buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Value<'a> {
+    /// Text from the frame, written with JSON escaping (and UTF-8 repair if needed).
+    Text(&'a [u8]),
+    Static(&'static str),
+    /// Text in `Doc::scratch`, by byte range.
+    Scratch(u32, u32),
+    Ip(IpAddr),
+    Unsigned(u64),
+    Signed(i64),
+    Time(Instant),
+    /// Validated RFC 5424 structured data, written as an object of objects.
+    StructuredData(&'a [u8]),
+    /// The doc's tag list.
+    Tags,
+}
+
+/// A field outside the known table: its dotted path (in scratch) and value.
+#[derive(Debug, Clone, Copy)]
+pub struct Extra<'a> {
+    pub path: (u32, u32),
+    pub value: Value<'a>,
+}
+
+/// Which fields a doc had at one point; see [`Doc::snapshot`].
+#[derive(Debug, Clone, Copy)]
+pub struct Mark {
+    present: u64,
+    extras: usize,
+}
+
+/// The values gathered for one message before it is written.
+#[derive(Debug)]
+pub struct Doc<'a> {
+    present: u64,
+    values: [Value<'a>; FIELDS.len()],
+    pub extras: Vec<Extra<'a>>,
+    pub tags: [&'static str; 4],
+    pub tag_count: usize,
+    /// Owned bytes for values and extra paths that are not in the frame.
+    pub scratch: Vec<u8>,
+}
+
+impl<'a> Doc<'a> {
+    /// An empty doc that reuses `scratch`'s allocation.
+    pub fn new(mut scratch: Vec<u8>) -> Doc<'a> {
+        scratch.clear();
+        Doc {
+            present: 0,
+            values: [Value::Tags; FIELDS.len()],
+            extras: Vec::new(),
+            tags: [""; 4],
+            tag_count: 0,
+            scratch,
+        }
+    }
+
+    pub fn set(&mut self, field: Field, value: Value<'a>) {
+        self.present |= field.bit();
+        self.values[field as usize] = value;
+    }
+
+    pub fn get(&self, field: Field) -> Option<Value<'a>> {
+        self.is_set(field).then(|| self.values[field as usize])
+    }
+
+    pub fn is_set(&self, field: Field) -> bool {
+        self.present & field.bit() != 0
+    }
+
+    pub fn unset(&mut self, field: Field) {
+        self.present &= !field.bit();
+    }
+
+    /// Puts the extras in path order, as the writer needs them.
+    pub fn sort_extras(&mut self) {
+        let scratch = &self.scratch;
+        let path = |e: &Extra<'_>| &scratch[e.path.0 as usize..e.path.1 as usize];
+        self.extras.sort_by(|a, b| compare_paths(path(a), path(b)));
+    }
+
+    /// Remembers which fields are set, to undo a grammar that failed half-way.
+    pub fn snapshot(&self) -> Mark {
+        Mark {
+            present: self.present,
+            extras: self.extras.len(),
+        }
+    }
+
+    /// Forgets every field set since `mark` was taken.
+    pub fn restore(&mut self, mark: Mark) {
+        self.present = mark.present;
+        self.extras.truncate(mark.extras);
+    }
+
+    /// Keeps only the fields in `keep`.
+    pub fn retain(&mut self, keep: &[Field]) {
+        let mask = keep.iter().fold(0, |mask, field| mask | field.bit());
+        self.present &= mask;
+        self.extras.clear();
+    }
+
+    /// Appends a tag (at most four; a fifth is ignored, as no path adds that many).
+    pub fn tag(&mut self, tag: &'static str) {
+        if self.tag_count < self.tags.len() && !self.tags[..self.tag_count].contains(&tag) {
+            self.tags[self.tag_count] = tag;
+            self.tag_count += 1;
+        }
+        self.set(Field::Tags, Value::Tags);
+    }
+
+    /// Copies `bytes` into scratch and returns the value that refers to them.
+    pub fn scratch_text(&mut self, bytes: &[u8]) -> Value<'a> {
+        let start = self.scratch.len() as u32;
+        self.scratch.extend_from_slice(bytes);
+        Value::Scratch(start, self.scratch.len() as u32)
+    }
+
+    /// Runs `write` to append text to scratch and returns the value that refers to it.
+    pub fn scratch_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> Value<'a> {
+        let start = self.scratch.len() as u32;
+        write(&mut self.scratch);
+        Value::Scratch(start, self.scratch.len() as u32)
+    }
+
+    pub fn scratch_slice(&self, range: (u32, u32)) -> &[u8] {
+        &self.scratch[range.0 as usize..range.1 as usize]
+    }
+
+    /// Present known fields in table order.
+    pub fn present(&self) -> impl Iterator<Item = (Field, Value<'a>)> + '_ {
+        let mut bits = self.present;
+        std::iter::from_fn(move || {
+            if bits == 0 {
+                return None;
+            }
+            let index = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            Some((ALL[index], self.values[index]))
+        })
+    }
+
+    pub fn into_scratch(self) -> Vec<u8> {
+        self.scratch
+    }
+}
+
+/// Orders dotted paths segment by segment (`a.b` before `a-c`), as nesting needs.
+pub fn compare_paths(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    a.split(|c| *c == b'.').cmp(b.split(|c| *c == b'.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_sorted_by_segments() {
+        assert!(FIELDS.len() <= 64, "present bits are a u64");
+        for pair in FIELDS.windows(2) {
+            assert_eq!(
+                compare_paths(pair[0].path.as_bytes(), pair[1].path.as_bytes()),
+                std::cmp::Ordering::Less,
+                "{} must come before {}",
+                pair[0].path,
+                pair[1].path
+            );
+        }
+    }
+
+    #[test]
+    fn paths_round_trip() {
+        for (i, def) in FIELDS.iter().enumerate() {
+            assert_eq!(Field::from_path(def.path).map(|f| f as usize), Some(i));
+        }
+        assert_eq!(Field::from_path("huawei.unknown"), None);
+    }
+
+    #[test]
+    fn present_fields_come_in_table_order() {
+        let mut doc = Doc::new(Vec::new());
+        doc.set(Field::SourceIp, Value::Static("x"));
+        doc.set(Field::Timestamp, Value::Static("t"));
+        doc.set(Field::EventCode, Value::Static("c"));
+        let order: Vec<Field> = doc.present().map(|(f, _)| f).collect();
+        assert_eq!(order, [Field::Timestamp, Field::EventCode, Field::SourceIp]);
+    }
+}

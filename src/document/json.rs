@@ -1,0 +1,337 @@
+//! Writes a [`Doc`] as one JSON object, nested by path, into a reused buffer.
+//!
+//! The writer walks the known fields (already in path order) and the extras (sorted
+//! here) as one merged sequence, keeping a stack of open objects: for each field it
+//! closes the objects the field is not in, opens the ones it is in, and writes the
+//! value. Strings are escaped with a lookup table; text that is not valid UTF-8 has each
+//! bad sequence replaced by U+FFFD, and the caller is told so it can tag the document.
+
+use std::cmp::Ordering;
+use std::io::Write;
+use std::net::IpAddr;
+
+use super::fields::{compare_paths, Doc, Value};
+use crate::syslog::{SdElement, SdParams};
+use crate::time::write_rfc3339;
+
+/// Deepest nesting a path may have (`log.syslog.facility.code` has four segments).
+const MAX_DEPTH: usize = 8;
+
+/// What writing the document found out.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Written {
+    /// Some text was not valid UTF-8 and had bytes replaced.
+    pub replaced_invalid_utf8: bool,
+    /// How many bytes the document took in the output.
+    pub bytes: usize,
+}
+
+pub fn write_doc(doc: &mut Doc<'_>, out: &mut Vec<u8>) -> Written {
+    doc.sort_extras();
+    write_sorted(doc, out)
+}
+
+fn write_sorted(doc: &Doc<'_>, out: &mut Vec<u8>) -> Written {
+    let start = out.len();
+    let mut writer = Nesting {
+        open: [&[][..]; MAX_DEPTH],
+        depth: 0,
+        first: true,
+        written: Written::default(),
+    };
+    out.push(b'{');
+    let mut extras = doc.extras.iter().peekable();
+    for (field, value) in doc.present() {
+        let path = field.path().as_bytes();
+        while let Some(extra) =
+            extras.next_if(|e| compare_paths(doc.scratch_slice(e.path), path) == Ordering::Less)
+        {
+            writer.field(doc, out, doc.scratch_slice(extra.path), extra.value);
+        }
+        writer.field(doc, out, path, value);
+    }
+    for extra in extras {
+        writer.field(doc, out, doc.scratch_slice(extra.path), extra.value);
+    }
+    writer.close_to(out, 0);
+    out.push(b'}');
+    Written {
+        bytes: out.len() - start,
+        ..writer.written
+    }
+}
+
+struct Nesting<'p> {
+    open: [&'p [u8]; MAX_DEPTH],
+    depth: usize,
+    /// No member written yet in the innermost open object.
+    first: bool,
+    written: Written,
+}
+
+impl<'p> Nesting<'p> {
+    fn field(&mut self, doc: &Doc<'_>, out: &mut Vec<u8>, path: &'p [u8], value: Value<'_>) {
+        let mut segments: [&[u8]; MAX_DEPTH] = [&[]; MAX_DEPTH];
+        let mut count = 0;
+        for segment in path.split(|b| *b == b'.') {
+            if count == MAX_DEPTH {
+                break;
+            }
+            segments[count] = segment;
+            count += 1;
+        }
+        let parents = &segments[..count - 1];
+        let common = self.open[..self.depth]
+            .iter()
+            .zip(parents)
+            .take_while(|(a, b)| a == b)
+            .count();
+        self.close_to(out, common);
+        for parent in &parents[common..] {
+            self.key(out, parent);
+            out.push(b'{');
+            self.open[self.depth] = parent;
+            self.depth += 1;
+            self.first = true;
+        }
+        self.key(out, segments[count - 1]);
+        self.value(doc, out, value);
+    }
+
+    fn close_to(&mut self, out: &mut Vec<u8>, depth: usize) {
+        while self.depth > depth {
+            out.push(b'}');
+            self.depth -= 1;
+            self.first = false;
+        }
+    }
+
+    fn key(&mut self, out: &mut Vec<u8>, key: &[u8]) {
+        if !self.first {
+            out.push(b',');
+        }
+        self.first = false;
+        self.written.replaced_invalid_utf8 |= write_string(out, key);
+        out.push(b':');
+    }
+
+    fn value(&mut self, doc: &Doc<'_>, out: &mut Vec<u8>, value: Value<'_>) {
+        match value {
+            Value::Text(bytes) => self.written.replaced_invalid_utf8 |= write_string(out, bytes),
+            Value::Static(text) => {
+                write_string(out, text.as_bytes());
+            }
+            Value::Scratch(start, end) => {
+                let bytes = doc.scratch_slice((start, end));
+                self.written.replaced_invalid_utf8 |= write_string(out, bytes);
+            }
+            Value::Ip(ip) => {
+                out.push(b'"');
+                write_ip(out, ip);
+                out.push(b'"');
+            }
+            Value::Unsigned(n) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
+            Value::Signed(n) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
+            Value::Time(instant) => {
+                out.push(b'"');
+                write_rfc3339(out, instant);
+                out.push(b'"');
+            }
+            Value::StructuredData(data) => {
+                self.written.replaced_invalid_utf8 |= write_structured_data(out, data)
+            }
+            Value::Tags => {
+                out.push(b'[');
+                for (i, tag) in doc.tags[..doc.tag_count].iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_string(out, tag.as_bytes());
+                }
+                out.push(b']');
+            }
+        }
+    }
+}
+
+/// Canonical text: dotted quad, or RFC 5952 compressed IPv6.
+pub fn write_ip(out: &mut Vec<u8>, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(v4) => {
+            let mut buffer = itoa::Buffer::new();
+            for (i, octet) in v4.octets().iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                out.extend_from_slice(buffer.format(*octet).as_bytes());
+            }
+        }
+        IpAddr::V6(v6) => {
+            let _ = write!(out, "{v6}");
+        }
+    }
+}
+
+/// `{"sd-id":{"name":"value",...},...}`; values unescaped, then JSON-escaped.
+fn write_structured_data(out: &mut Vec<u8>, data: &[u8]) -> bool {
+    let mut replaced = false;
+    let mut value = Vec::new();
+    out.push(b'{');
+    for (i, element) in SdElement::iter(data).enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        replaced |= write_string(out, element.id);
+        out.extend_from_slice(b":{");
+        let params: SdParams<'_> = element.params;
+        for (j, (name, escaped)) in params.enumerate() {
+            if j > 0 {
+                out.push(b',');
+            }
+            replaced |= write_string(out, name);
+            out.push(b':');
+            value.clear();
+            crate::syslog::unescape_sd_value(escaped, &mut value);
+            replaced |= write_string(out, &value);
+        }
+        out.push(b'}');
+    }
+    out.push(b'}');
+    replaced
+}
+
+/// What a byte needs in a JSON string: 0 nothing, 1 an escape, 2 a UTF-8 check.
+static CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        table[i] = if i < 0x20 || i == b'"' as usize || i == b'\\' as usize {
+            1
+        } else if i >= 0x80 {
+            2
+        } else {
+            0
+        };
+        i += 1;
+    }
+    table
+};
+
+/// Writes `bytes` as a quoted JSON string; returns whether invalid UTF-8 was replaced.
+pub fn write_string(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
+    out.push(b'"');
+    let replaced = if bytes.iter().all(|b| CLASS[*b as usize] == 0) {
+        out.extend_from_slice(bytes);
+        false
+    } else {
+        write_escaped(out, bytes)
+    };
+    out.push(b'"');
+    replaced
+}
+
+fn write_escaped(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
+    let mut replaced = false;
+    for chunk in bytes.utf8_chunks() {
+        escape_valid(out, chunk.valid().as_bytes());
+        if !chunk.invalid().is_empty() {
+            out.extend_from_slice("\u{FFFD}".as_bytes());
+            replaced = true;
+        }
+    }
+    replaced
+}
+
+/// Escapes quotes, backslashes and control characters in valid UTF-8.
+fn escape_valid(out: &mut Vec<u8>, text: &[u8]) {
+    let mut start = 0;
+    for (i, &b) in text.iter().enumerate() {
+        if CLASS[b as usize] != 1 {
+            continue;
+        }
+        out.extend_from_slice(&text[start..i]);
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[(b >> 4) as usize]);
+                out.push(HEX[(b & 0xf) as usize]);
+            }
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&text[start..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::fields::{Extra, Field};
+
+    fn json(doc: &mut Doc<'_>) -> String {
+        let mut out = Vec::new();
+        write_doc(doc, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn nests_by_path_and_merges_extras() {
+        let mut doc = Doc::new(Vec::new());
+        doc.set(
+            Field::Timestamp,
+            Value::Time(crate::time::Instant::from_unix_seconds(0)),
+        );
+        doc.set(
+            Field::SourceIp,
+            Value::Ip("2001:0db8:0:0:0:0:0:1".parse().unwrap()),
+        );
+        doc.set(Field::SourceNatPort, Value::Unsigned(443));
+        doc.set(Field::HuaweiFlag, Value::Static("l"));
+        doc.set(Field::SyslogFacilityCode, Value::Unsigned(23));
+        doc.set(Field::SyslogHostname, Value::Text(b"AR \"1\""));
+        let path = doc.scratch_with(|s| s.extend_from_slice(b"huawei.application_name"));
+        let Value::Scratch(a, b) = path else {
+            unreachable!()
+        };
+        doc.extras.push(Extra {
+            path: (a, b),
+            value: Value::Text(b"HTTPS"),
+        });
+        doc.tag("_x");
+        let text = json(&mut doc);
+        assert_eq!(
+            text,
+            r#"{"@timestamp":"1970-01-01T00:00:00Z","huawei":{"application_name":"HTTPS","flag":"l"},"log":{"syslog":{"facility":{"code":23},"hostname":"AR \"1\""}},"source":{"ip":"2001:db8::1","nat":{"port":443}},"tags":["_x"]}"#
+        );
+        let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(parsed["source"]["nat"]["port"], 443);
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_and_reported() {
+        let mut out = Vec::new();
+        assert!(write_string(&mut out, b"a\xffb\x01"));
+        assert_eq!(String::from_utf8(out).unwrap(), "\"a\u{FFFD}b\\u0001\"");
+        let mut out = Vec::new();
+        assert!(!write_string(&mut out, "héllo\t".as_bytes()));
+        assert_eq!(String::from_utf8(out).unwrap(), "\"héllo\\t\"");
+    }
+
+    #[test]
+    fn structured_data_becomes_objects() {
+        let mut doc = Doc::new(Vec::new());
+        doc.set(
+            Field::SyslogStructuredData,
+            Value::StructuredData(br#"[a@1 x="1" y="q\"z"][b]"#),
+        );
+        assert_eq!(
+            json(&mut doc),
+            r#"{"log":{"syslog":{"structured_data":{"a@1":{"x":"1","y":"q\"z"},"b":{}}}}}"#
+        );
+    }
+}

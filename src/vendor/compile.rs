@@ -1,0 +1,475 @@
+//! Turns a checked grammar file into a plan that runs as fast as a hand-written parser.
+//!
+//! Everything that can be decided once is decided here: target paths become field slots,
+//! type names become [`Kind`]s, datetime layouts become step lists, and key or label
+//! spellings go into a [`NameIndex`] so that a body value finds its field with one short
+//! probe. Every refusal names the line of the grammar file it is about.
+
+use super::grammar::{BodySpec, GrammarError, GrammarFile, Origin, Sample, SampleContext, Targets};
+use crate::document::{Field, FieldType};
+
+/// The most fields one grammar may declare (per-message state is a fixed-size array).
+pub const MAX_FIELDS: usize = 48;
+
+/// A grammar ready to run.
+#[derive(Debug)]
+pub struct Grammar {
+    pub name: String,
+    pub description: String,
+    pub origin: Origin,
+    pub dataset: &'static str,
+    pub failure_tag: &'static str,
+    pub applies_to: Vec<(Box<[u8]>, Box<[u8]>)>,
+    pub body: BodyPlan,
+    pub fields: Vec<FieldPlan>,
+    pub samples: Vec<Sample>,
+    pub sample_context: Option<SampleContext>,
+}
+
+#[derive(Debug)]
+pub enum BodyPlan {
+    KeyValue {
+        strip_suffix: Option<u8>,
+        unknown_keys_prefix: Option<Box<str>>,
+        keys: NameIndex,
+    },
+    Groups {
+        count: usize,
+        labels: NameIndex,
+        by_position: Vec<Option<u8>>,
+    },
+}
+
+#[derive(Debug)]
+pub struct FieldPlan {
+    /// The first target's path, named in error messages.
+    pub label: &'static str,
+    pub kind: Kind,
+    pub targets: Vec<Target>,
+    pub required: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Known(Field),
+    /// A path outside the known fields, e.g. `huawei.custom_key`.
+    Extra(Box<str>),
+}
+
+#[derive(Debug)]
+pub enum Kind {
+    Text,
+    Lowercase,
+    Ip,
+    Port,
+    Integer,
+    EpochSeconds,
+    DateTime(Vec<Layout>),
+    Seconds,
+    Endpoint,
+    Enum(Vec<(Box<[u8]>, Box<str>)>),
+}
+
+/// One way to read a datetime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Layout {
+    /// Unix seconds.
+    Epoch,
+    Steps(Vec<Step>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Year,
+    Month,
+    Day,
+    Hour,
+    Minute,
+    Second,
+    Literal(u8),
+}
+
+/// Names (keys or normalised labels) → field index, probed by length and end bytes.
+#[derive(Debug, Default)]
+pub struct NameIndex {
+    buckets: Vec<Vec<(Box<[u8]>, u8)>>,
+}
+
+const BUCKETS: usize = 64;
+
+impl NameIndex {
+    fn insert(&mut self, name: &[u8], index: u8) -> bool {
+        if self.buckets.is_empty() {
+            self.buckets = (0..BUCKETS).map(|_| Vec::new()).collect();
+        }
+        let bucket = &mut self.buckets[Self::bucket(name)];
+        if bucket.iter().any(|(n, _)| **n == *name) {
+            return false;
+        }
+        bucket.push((name.into(), index));
+        true
+    }
+
+    #[inline]
+    pub fn get(&self, name: &[u8]) -> Option<u8> {
+        if self.buckets.is_empty() {
+            return None;
+        }
+        let bucket = &self.buckets[Self::bucket(name)];
+        bucket.iter().find(|(n, _)| **n == *name).map(|(_, i)| *i)
+    }
+
+    #[inline]
+    fn bucket(name: &[u8]) -> usize {
+        let first = name.first().copied().unwrap_or(0) as usize;
+        let last = name.last().copied().unwrap_or(0) as usize;
+        (name.len().wrapping_mul(31) ^ first.wrapping_mul(7) ^ last) % BUCKETS
+    }
+}
+
+/// Lower-cases a label and drops `_`, `-` and spaces, into `out`; `None` if too long.
+pub fn normalise_label<'o>(label: &[u8], out: &'o mut [u8; 64]) -> Option<&'o [u8]> {
+    let mut len = 0;
+    for &b in label {
+        if matches!(b, b'_' | b'-' | b' ') {
+            continue;
+        }
+        *out.get_mut(len)? = b.to_ascii_lowercase();
+        len += 1;
+    }
+    Some(&out[..len])
+}
+
+/// Checks `file` and compiles it. `source` is the file's text, for line numbers.
+pub fn compile(file: GrammarFile, origin: Origin, source: &str) -> Result<Grammar, GrammarError> {
+    let fail = |byte: usize, reason: String| GrammarError::at(&origin, source, byte, reason);
+
+    if file.applies_to.is_empty() {
+        return Err(fail(0, "`applies_to` lists no MODULE/BRIEF pair".into()));
+    }
+    if file.fields.len() > MAX_FIELDS {
+        return Err(fail(
+            file.fields[MAX_FIELDS].span().start,
+            format!("more than {MAX_FIELDS} fields"),
+        ));
+    }
+    if !file.failure_tag.ends_with("parse_failure") {
+        return Err(fail(
+            0,
+            format!(
+                "failure_tag {:?} must end in `parse_failure`",
+                file.failure_tag
+            ),
+        ));
+    }
+
+    let mut fields = Vec::with_capacity(file.fields.len());
+    for spanned in &file.fields {
+        let at = spanned.span().start;
+        let spec = spanned.get_ref();
+        let targets = match &spec.target {
+            Targets::One(one) => vec![target(one).map_err(|r| fail(at, r))?],
+            Targets::Two(two) => vec![
+                target(&two[0]).map_err(|r| fail(at, r))?,
+                target(&two[1]).map_err(|r| fail(at, r))?,
+            ],
+        };
+        let kind = kind(spec).map_err(|r| fail(at, r))?;
+        check_types(&kind, &targets).map_err(|r| fail(at, r))?;
+        let label = leak(match &targets[0] {
+            Target::Known(field) => field.path().to_string(),
+            Target::Extra(path) => path.to_string(),
+        });
+        fields.push(FieldPlan {
+            label,
+            kind,
+            targets,
+            required: false,
+        });
+    }
+
+    for required in &file.required {
+        let path = required.get_ref();
+        let plan = fields
+            .iter_mut()
+            .find(|f| f.targets.iter().any(|t| target_path(t) == path));
+        match plan {
+            Some(plan) => plan.required = true,
+            None => {
+                return Err(fail(
+                    required.span().start,
+                    format!("required field {path:?} is no field's target"),
+                ))
+            }
+        }
+    }
+
+    let body = body_plan(&file, &fail)?;
+    let applies_to = file
+        .applies_to
+        .iter()
+        .map(|a| {
+            (
+                a.get_ref().module.as_bytes().into(),
+                a.get_ref().brief.as_bytes().into(),
+            )
+        })
+        .collect();
+    Ok(Grammar {
+        name: file.name,
+        description: file.description,
+        origin,
+        dataset: leak(file.dataset),
+        failure_tag: leak(file.failure_tag),
+        applies_to,
+        body,
+        fields,
+        samples: file
+            .sample_lines
+            .into_iter()
+            .map(|s| s.into_inner())
+            .collect(),
+        sample_context: file.samples,
+    })
+}
+
+fn body_plan(
+    file: &GrammarFile,
+    fail: &dyn Fn(usize, String) -> GrammarError,
+) -> Result<BodyPlan, GrammarError> {
+    match file.body.get_ref() {
+        BodySpec::KeyValue {
+            strip_suffix,
+            unknown_keys_prefix,
+        } => {
+            let strip_suffix = match strip_suffix.as_deref().map(str::as_bytes) {
+                None => None,
+                Some([one]) => Some(*one),
+                Some(_) => {
+                    return Err(fail(
+                        file.body.span().start,
+                        "strip_suffix must be one ASCII character".into(),
+                    ))
+                }
+            };
+            let mut keys = NameIndex::default();
+            for (i, spanned) in file.fields.iter().enumerate() {
+                let spec = spanned.get_ref();
+                if spec.keys.is_empty() || !spec.labels.is_empty() || spec.position.is_some() {
+                    return Err(fail(
+                        spanned.span().start,
+                        "a key_value field needs `keys` and no `labels` or `position`".into(),
+                    ));
+                }
+                for key in &spec.keys {
+                    if !is_key(key.as_bytes()) {
+                        return Err(fail(spanned.span().start, format!("key {key:?} is not a letter followed by letters, digits, '_' or '-'")));
+                    }
+                    if !keys.insert(key.as_bytes(), i as u8) {
+                        return Err(fail(
+                            spanned.span().start,
+                            format!("key {key:?} names two fields"),
+                        ));
+                    }
+                }
+            }
+            let unknown_keys_prefix = unknown_keys_prefix.as_deref().map(Into::into);
+            Ok(BodyPlan::KeyValue {
+                strip_suffix,
+                unknown_keys_prefix,
+                keys,
+            })
+        }
+        BodySpec::Groups { count } => {
+            let count = *count;
+            if count == 0 || count > MAX_FIELDS {
+                return Err(fail(
+                    file.body.span().start,
+                    format!("count must be 1 to {MAX_FIELDS}"),
+                ));
+            }
+            let mut labels = NameIndex::default();
+            let mut by_position = vec![None; count];
+            for (i, spanned) in file.fields.iter().enumerate() {
+                let spec = spanned.get_ref();
+                let at = spanned.span().start;
+                if !spec.keys.is_empty() {
+                    return Err(fail(
+                        at,
+                        "a groups field takes `labels` and `position`, not `keys`".into(),
+                    ));
+                }
+                match spec.position {
+                    Some(p) if (1..=count).contains(&p) && by_position[p - 1].is_none() => {
+                        by_position[p - 1] = Some(i as u8)
+                    }
+                    Some(p) => {
+                        return Err(fail(
+                            at,
+                            format!("position {p} is taken or outside 1..={count}"),
+                        ))
+                    }
+                    None => return Err(fail(at, "a groups field needs a `position`".into())),
+                }
+                for label in &spec.labels {
+                    let mut buffer = [0u8; 64];
+                    let normal = normalise_label(label.as_bytes(), &mut buffer)
+                        .filter(|n| !n.is_empty())
+                        .ok_or_else(|| {
+                            fail(
+                                at,
+                                format!("label {label:?} is empty or longer than 64 bytes"),
+                            )
+                        })?;
+                    if !labels.insert(normal, i as u8) {
+                        return Err(fail(at, format!("label {label:?} names two fields")));
+                    }
+                }
+            }
+            Ok(BodyPlan::Groups {
+                count,
+                labels,
+                by_position,
+            })
+        }
+    }
+}
+
+fn target(path: &str) -> Result<Target, String> {
+    if let Some(field) = Field::from_path(path) {
+        return Ok(Target::Known(field));
+    }
+    let valid = !path.is_empty()
+        && path.split('.').all(|segment| {
+            !segment.is_empty()
+                && segment
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        });
+    if valid {
+        Ok(Target::Extra(path.into()))
+    } else {
+        Err(format!(
+            "target {path:?} is not a dotted field name of a-z, 0-9 and '_'"
+        ))
+    }
+}
+
+fn target_path(target: &Target) -> &str {
+    match target {
+        Target::Known(field) => field.path(),
+        Target::Extra(path) => path,
+    }
+}
+
+fn kind(spec: &super::grammar::FieldSpec) -> Result<Kind, String> {
+    Ok(match spec.kind.as_str() {
+        "text" => Kind::Text,
+        "lowercase" => Kind::Lowercase,
+        "ip" => Kind::Ip,
+        "port" => Kind::Port,
+        "integer" => Kind::Integer,
+        "epoch_seconds" => Kind::EpochSeconds,
+        "seconds" => Kind::Seconds,
+        "endpoint" => Kind::Endpoint,
+        "datetime" => {
+            if spec.layouts.is_empty() {
+                return Err("a datetime field needs `layouts`".into());
+            }
+            Kind::DateTime(spec.layouts.iter().map(|l| layout(l)).collect::<Result<_, _>>()?)
+        }
+        "enum" => {
+            if spec.values.is_empty() {
+                return Err("an enum field needs `values`".into());
+            }
+            Kind::Enum(spec.values.iter().map(|(k, v)| (k.as_bytes().into(), v.as_str().into())).collect())
+        }
+        other => {
+            return Err(format!(
+                "unknown type {other:?}; expected text, lowercase, ip, port, integer, epoch_seconds, datetime, seconds, endpoint or enum"
+            ))
+        }
+    })
+}
+
+fn layout(text: &str) -> Result<Layout, String> {
+    if text == "epoch" {
+        return Ok(Layout::Epoch);
+    }
+    let mut steps = Vec::new();
+    let mut bytes = text.bytes();
+    while let Some(b) = bytes.next() {
+        if b != b'%' {
+            steps.push(Step::Literal(b));
+            continue;
+        }
+        steps.push(match bytes.next() {
+            Some(b'Y') => Step::Year,
+            Some(b'm') => Step::Month,
+            Some(b'd') => Step::Day,
+            Some(b'H') => Step::Hour,
+            Some(b'M') => Step::Minute,
+            Some(b'S') => Step::Second,
+            Some(b'%') => Step::Literal(b'%'),
+            _ => {
+                return Err(format!(
+                    "layout {text:?}: only %Y %m %d %H %M %S and %% are known"
+                ))
+            }
+        });
+    }
+    for needed in [
+        Step::Year,
+        Step::Month,
+        Step::Day,
+        Step::Hour,
+        Step::Minute,
+        Step::Second,
+    ] {
+        if !steps.contains(&needed) {
+            return Err(format!("layout {text:?} lacks one of %Y %m %d %H %M %S"));
+        }
+    }
+    Ok(Layout::Steps(steps))
+}
+
+fn check_types(kind: &Kind, targets: &[Target]) -> Result<(), String> {
+    let wanted: &[&[FieldType]] = match kind {
+        Kind::Text | Kind::Lowercase | Kind::Enum(_) => &[&[FieldType::Keyword, FieldType::Text]],
+        Kind::Ip => &[&[FieldType::Ip]],
+        Kind::Port | Kind::Integer | Kind::Seconds => &[&[FieldType::Long]],
+        Kind::EpochSeconds | Kind::DateTime(_) => &[&[FieldType::Date]],
+        Kind::Endpoint => &[&[FieldType::Ip], &[FieldType::Long]],
+    };
+    if targets.len() != wanted.len() {
+        return Err(format!(
+            "this type fills {} target(s), not {}",
+            wanted.len(),
+            targets.len()
+        ));
+    }
+    for (target, allowed) in targets.iter().zip(wanted) {
+        if let Target::Known(field) = target {
+            if !allowed.contains(&field.def().kind) {
+                return Err(format!(
+                    "{} is typed {:?} in the schema; this type cannot fill it",
+                    field.path(),
+                    field.def().kind
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn is_key(key: &[u8]) -> bool {
+    key.first().is_some_and(u8::is_ascii_alphabetic)
+        && key
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
+}
+
+/// Grammar strings live as long as the process: they are loaded once at start.
+fn leak(text: String) -> &'static str {
+    Box::leak(text.into_boxed_str())
+}

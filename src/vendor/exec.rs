@@ -1,0 +1,511 @@
+//! Runs a compiled grammar over one message body, filling a [`Doc`].
+//!
+//! Two passes over fixed-size state, no allocation: the first splits the body and
+//! records, for each grammar field, the raw value and its byte offset; the second
+//! converts each captured value to its type and stores it in the document. A failure in
+//! either pass stops the grammar; the caller then keeps only the header fields.
+
+use std::net::IpAddr;
+
+use super::compile::{
+    normalise_label, BodyPlan, FieldPlan, Grammar, Kind, Layout, Step, Target, MAX_FIELDS,
+};
+use crate::document::{Doc, Extra, Value};
+use crate::time::{CivilTime, Clock, Instant};
+
+/// What the grammar needs besides the body.
+#[derive(Debug, Clone, Copy)]
+pub struct ExecContext<'c> {
+    pub clock: &'c Clock,
+    /// The header's explicit UTC offset: device-local body times take it (R5).
+    pub header_offset: Option<i32>,
+    pub reference: Instant,
+}
+
+/// Why a body could not be read: which field, where in the line, what was wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GrammarFailure<'a> {
+    /// The document field (or `body`) at fault.
+    pub field: &'static str,
+    /// Byte offset in the line: where the bad value starts, or the body start.
+    pub offset: usize,
+    pub problem: Problem<'a>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem<'a> {
+    Missing,
+    Malformed {
+        value: &'a [u8],
+        expected: &'static str,
+    },
+    GroupCount {
+        found: usize,
+        expected: usize,
+    },
+    TwoGroups,
+}
+
+impl std::fmt::Display for GrammarFailure<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        /// Longest bad value quoted in an error message.
+        const MAX_QUOTED_BYTES: usize = 64;
+        match self.problem {
+            Problem::Missing => write!(f, "{}: missing", self.field)?,
+            Problem::Malformed { value, expected } => {
+                let shown = String::from_utf8_lossy(&value[..value.len().min(MAX_QUOTED_BYTES)]);
+                let more = if value.len() > MAX_QUOTED_BYTES {
+                    "..."
+                } else {
+                    ""
+                };
+                write!(f, "{}: {:?}{} is not {}", self.field, shown, more, expected)?
+            }
+            Problem::GroupCount { found, expected } => write!(
+                f,
+                "{}: expected {} <...> groups, found {}",
+                self.field, expected, found
+            )?,
+            Problem::TwoGroups => write!(f, "{}: two groups fill this field", self.field)?,
+        }
+        write!(f, " (byte {})", self.offset)
+    }
+}
+
+/// Whether the grammar read the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// The body is not in this grammar's form (a key_value grammar on prose).
+    NotApplicable,
+    Read,
+}
+
+type Captures<'a> = [Option<(&'a [u8], usize)>; MAX_FIELDS];
+
+/// Runs `grammar` over `body`, which starts at byte `body_offset` of the line.
+pub fn run<'a>(
+    grammar: &'a Grammar,
+    body: &'a [u8],
+    body_offset: usize,
+    context: &ExecContext<'_>,
+    doc: &mut Doc<'a>,
+) -> Result<Applied, GrammarFailure<'a>> {
+    let mut captures: Captures<'a> = [None; MAX_FIELDS];
+    let body_failure = |problem| GrammarFailure {
+        field: "body",
+        offset: body_offset,
+        problem,
+    };
+
+    match &grammar.body {
+        BodyPlan::KeyValue {
+            strip_suffix,
+            unknown_keys_prefix,
+            keys,
+        } => {
+            let body = match (strip_suffix, body.last()) {
+                (Some(suffix), Some(last)) if suffix == last => &body[..body.len() - 1],
+                _ => body,
+            };
+            if key_length(body).is_none() {
+                return Ok(Applied::NotApplicable);
+            }
+            for (key, value, at) in pairs(body) {
+                match keys.get(key) {
+                    Some(i) if captures[i as usize].is_none() => {
+                        captures[i as usize] = Some((value, at))
+                    }
+                    Some(_) => {} // a repeated key keeps its first value
+                    None => {
+                        if let Some(prefix) = unknown_keys_prefix {
+                            let path = doc.scratch_with(|s| {
+                                s.extend_from_slice(prefix.as_bytes());
+                                s.push(b'.');
+                                snake_case_into(key, s);
+                            });
+                            let Value::Scratch(start, end) = path else {
+                                unreachable!()
+                            };
+                            doc.extras.push(Extra {
+                                path: (start, end),
+                                value: Value::Text(value),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        BodyPlan::Groups {
+            count,
+            labels,
+            by_position,
+        } => {
+            let mut found = 0;
+            for (label, value, at) in groups(body) {
+                found += 1;
+                if found > *count {
+                    continue;
+                }
+                let mut buffer = [0u8; 64];
+                let by_label = normalise_label(label, &mut buffer)
+                    .filter(|n| !n.is_empty())
+                    .and_then(|n| labels.get(n));
+                let Some(index) = by_label.or(by_position[found - 1]) else {
+                    continue;
+                };
+                let slot = &mut captures[index as usize];
+                if slot.is_some() {
+                    let field = grammar.fields[index as usize].label;
+                    return Err(GrammarFailure {
+                        field,
+                        offset: body_offset + at,
+                        problem: Problem::TwoGroups,
+                    });
+                }
+                *slot = Some((value, at));
+            }
+            if found != *count {
+                return Err(body_failure(Problem::GroupCount {
+                    found,
+                    expected: *count,
+                }));
+            }
+        }
+    }
+
+    for (plan, capture) in grammar.fields.iter().zip(captures.iter()) {
+        let present = capture.filter(|(value, _)| !value.is_empty() && *value != b"-");
+        let Some((value, at)) = present else {
+            if plan.required {
+                return Err(GrammarFailure {
+                    field: plan.label,
+                    offset: body_offset,
+                    problem: Problem::Missing,
+                });
+            }
+            continue;
+        };
+        convert(plan, value, body_offset + at, context, doc)?;
+    }
+    Ok(Applied::Read)
+}
+
+fn convert<'a>(
+    plan: &'a FieldPlan,
+    raw: &'a [u8],
+    at: usize,
+    context: &ExecContext<'_>,
+    doc: &mut Doc<'a>,
+) -> Result<(), GrammarFailure<'a>> {
+    let malformed = |value, expected| GrammarFailure {
+        field: plan.label,
+        offset: at,
+        problem: Problem::Malformed { value, expected },
+    };
+    let value = match &plan.kind {
+        Kind::Text => Value::Text(raw),
+        Kind::Lowercase if !raw.iter().any(u8::is_ascii_uppercase) => Value::Text(raw),
+        Kind::Lowercase => doc.scratch_with(|s| s.extend(raw.iter().map(u8::to_ascii_lowercase))),
+        Kind::Ip => Value::Ip(parse_ip(raw).ok_or(malformed(raw, "an IP address"))?),
+        Kind::Port => Value::Unsigned(
+            parse_port(raw).ok_or(malformed(raw, "a port number (0-65535)"))? as u64,
+        ),
+        Kind::Integer => {
+            Value::Unsigned(parse_unsigned(raw).ok_or(malformed(raw, "an unsigned integer"))?)
+        }
+        Kind::Seconds => {
+            let seconds = parse_unsigned(raw).filter(|s| *s <= i64::MAX as u64 / 1_000_000_000);
+            Value::Unsigned(seconds.ok_or(malformed(raw, "a number of seconds"))? * 1_000_000_000)
+        }
+        Kind::EpochSeconds => Value::Time(epoch(raw).ok_or(malformed(raw, "Unix seconds"))?),
+        Kind::DateTime(layouts) => {
+            let instant = layouts
+                .iter()
+                .find_map(|layout| read_layout(layout, raw, context));
+            Value::Time(instant.ok_or(malformed(
+                raw,
+                "a date-time in one of the grammar's layouts",
+            ))?)
+        }
+        Kind::Enum(values) => match values.iter().find(|(from, _)| **from == *raw) {
+            Some((_, to)) => Value::Text(to.as_bytes()),
+            None => Value::Text(raw),
+        },
+        Kind::Endpoint => {
+            let (ip, port, port_at) =
+                split_endpoint(raw).ok_or(malformed(raw, "an ip:port pair"))?;
+            let ip = parse_ip(ip).ok_or(malformed(ip, "an IP address"))?;
+            let port_failure = GrammarFailure {
+                field: target_label(&plan.targets[1]),
+                offset: at + port_at,
+                problem: Problem::Malformed {
+                    value: port,
+                    expected: "a port number (0-65535)",
+                },
+            };
+            let port = parse_port(port).ok_or(port_failure)?;
+            store(&plan.targets[0], Value::Ip(ip), doc);
+            store(&plan.targets[1], Value::Unsigned(port as u64), doc);
+            return Ok(());
+        }
+    };
+    store(&plan.targets[0], value, doc);
+    Ok(())
+}
+
+fn store<'a>(target: &Target, value: Value<'a>, doc: &mut Doc<'a>) {
+    match target {
+        Target::Known(field) => doc.set(*field, value),
+        Target::Extra(path) => {
+            let Value::Scratch(start, end) = doc.scratch_text(path.as_bytes()) else {
+                unreachable!()
+            };
+            doc.extras.push(Extra {
+                path: (start, end),
+                value,
+            });
+        }
+    }
+}
+
+fn target_label(target: &Target) -> &'static str {
+    match target {
+        Target::Known(field) => field.path(),
+        Target::Extra(_) => "endpoint port",
+    }
+}
+
+/// `Key=Value` pairs: (key, value, value offset). A pair ends at a comma followed by
+/// optional spaces and another `Key=`; any other comma belongs to the value.
+fn pairs(body: &[u8]) -> impl Iterator<Item = (&[u8], &[u8], usize)> {
+    let mut next = Some(0);
+    std::iter::from_fn(move || {
+        let start = next?;
+        let key_len = key_length(&body[start..])?;
+        let value_start = start + key_len + 1;
+        let mut search = value_start;
+        let (value_end, following) = loop {
+            match memchr::memchr(b',', &body[search..]) {
+                None => break (body.len(), None),
+                Some(i) => {
+                    let comma = search + i;
+                    let key_at =
+                        comma + 1 + body[comma + 1..].iter().take_while(|b| **b == b' ').count();
+                    if key_length(&body[key_at..]).is_some() {
+                        break (comma, Some(key_at));
+                    }
+                    search = comma + 1;
+                }
+            }
+        };
+        next = following;
+        Some((
+            &body[start..start + key_len],
+            &body[value_start..value_end],
+            value_start,
+        ))
+    })
+}
+
+/// Length of `Key` when `input` starts with `Key=` (a letter, then letters, digits, `_`, `-`).
+fn key_length(input: &[u8]) -> Option<usize> {
+    if !input.first()?.is_ascii_alphabetic() {
+        return None;
+    }
+    let len = input
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
+        .count();
+    (input.get(len) == Some(&b'=')).then_some(len)
+}
+
+/// `label<value>` groups: (label, value, value offset), both trimmed; a label loses one
+/// trailing `:` or `=`. A `<` inside a group starts the group afresh.
+fn groups(body: &[u8]) -> impl Iterator<Item = (&[u8], &[u8], usize)> {
+    let mut position = 0;
+    std::iter::from_fn(move || {
+        let mut open = position + memchr::memchr(b'<', &body[position..])?;
+        let close = loop {
+            let i = open + 1 + memchr::memchr2(b'<', b'>', &body[open + 1..])?;
+            if body[i] == b'<' {
+                open = i;
+            } else {
+                break i;
+            }
+        };
+        let mut label = trim(&body[position..open]);
+        if let [rest @ .., b':' | b'='] = label {
+            label = trim(rest);
+        }
+        let inner = &body[open + 1..close];
+        let leading = inner.iter().take_while(|b| **b == b' ').count();
+        let value = trim(inner);
+        position = close + 1;
+        Some((label, value, open + 1 + leading))
+    })
+}
+
+fn trim(bytes: &[u8]) -> &[u8] {
+    bytes.trim_ascii()
+}
+
+/// Splits `ip:port`, `[v6]:port` or (unbracketed) `v6:port` at the last colon.
+fn split_endpoint(raw: &[u8]) -> Option<(&[u8], &[u8], usize)> {
+    if raw.first() == Some(&b'[') {
+        let close = memchr::memchr(b']', raw)?;
+        if raw.get(close + 1) != Some(&b':') {
+            return None;
+        }
+        return Some((&raw[1..close], &raw[close + 2..], close + 2));
+    }
+    let colon = memchr::memrchr(b':', raw)?;
+    Some((&raw[..colon], &raw[colon + 1..], colon + 1))
+}
+
+pub fn parse_ip(raw: &[u8]) -> Option<IpAddr> {
+    if raw.len() > 45 {
+        return None;
+    }
+    std::str::from_utf8(raw).ok()?.parse().ok()
+}
+
+fn parse_unsigned(raw: &[u8]) -> Option<u64> {
+    if raw.is_empty() || raw.len() > 20 || !raw.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    raw.iter().try_fold(0u64, |acc, d| {
+        acc.checked_mul(10)?.checked_add((d - b'0') as u64)
+    })
+}
+
+fn parse_port(raw: &[u8]) -> Option<u16> {
+    parse_unsigned(raw).and_then(|n| u16::try_from(n).ok())
+}
+
+fn epoch(raw: &[u8]) -> Option<Instant> {
+    let seconds = parse_unsigned(raw).filter(|s| *s < 253_402_300_800)?;
+    Some(Instant::from_unix_seconds(seconds as i64))
+}
+
+fn read_layout(layout: &Layout, raw: &[u8], context: &ExecContext<'_>) -> Option<Instant> {
+    let steps = match layout {
+        Layout::Epoch => return epoch(raw),
+        Layout::Steps(steps) => steps,
+    };
+    let mut civil = CivilTime::default();
+    let mut year = 0;
+    let mut at = 0;
+    for step in steps {
+        if let Step::Literal(b) = step {
+            (raw.get(at) == Some(b)).then_some(())?;
+            at += 1;
+            continue;
+        }
+        let max = if *step == Step::Year { 4 } else { 2 };
+        let len = raw[at..]
+            .iter()
+            .take(max)
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        if len == 0 || (*step == Step::Year && len != 4) {
+            return None;
+        }
+        let n = raw[at..at + len]
+            .iter()
+            .fold(0u32, |acc, d| acc * 10 + (d - b'0') as u32);
+        at += len;
+        match step {
+            Step::Year => year = n as i32,
+            Step::Month => civil.month = n as u8,
+            Step::Day => civil.day = n as u8,
+            Step::Hour => civil.hour = n as u8,
+            Step::Minute => civil.minute = n as u8,
+            Step::Second => civil.second = n as u8,
+            Step::Literal(_) => unreachable!(),
+        }
+    }
+    if at != raw.len() {
+        return None;
+    }
+    civil.year = Some(year);
+    context
+        .clock
+        .resolve(&civil, context.header_offset, context.reference)
+        .ok()
+}
+
+/// `SourceVpnID` → `source_vpn_id`, `NATType` → `nat_type`, `-` → `_`.
+pub fn snake_case_into(key: &[u8], out: &mut Vec<u8>) {
+    for (i, &b) in key.iter().enumerate() {
+        if b == b'-' {
+            out.push(b'_');
+            continue;
+        }
+        if b.is_ascii_uppercase() && i > 0 {
+            let previous = key[i - 1];
+            let next_is_lower = key.get(i + 1).is_some_and(u8::is_ascii_lowercase);
+            let after_lower = previous.is_ascii_lowercase() || previous.is_ascii_digit();
+            let ends_acronym = previous.is_ascii_uppercase() && next_is_lower;
+            if after_lower || ends_acronym {
+                out.push(b'_');
+            }
+        }
+        out.push(b.to_ascii_lowercase());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snake(key: &str) -> String {
+        let mut out = Vec::new();
+        snake_case_into(key.as_bytes(), &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn snake_case_of_huawei_keys() {
+        assert_eq!(snake("SourceVpnID"), "source_vpn_id");
+        assert_eq!(snake("NATType"), "nat_type");
+        assert_eq!(snake("ApplicationName"), "application_name");
+        assert_eq!(snake("IPVer"), "ip_ver");
+        assert_eq!(snake("Src-Zone"), "src_zone");
+    }
+
+    #[test]
+    fn pairs_split_only_before_a_key() {
+        let body = b"IPVer=4, Protocol=tcp,Page=/stats?a=1,2,3&b=x,Host=example.test";
+        let got: Vec<_> = pairs(body)
+            .map(|(k, v, _)| (k.to_vec(), v.to_vec()))
+            .collect();
+        assert_eq!(got[1], (b"Protocol".to_vec(), b"tcp".to_vec()));
+        assert_eq!(got[2], (b"Page".to_vec(), b"/stats?a=1,2,3&b=x".to_vec()));
+        assert_eq!(got[3], (b"Host".to_vec(), b"example.test".to_vec()));
+        let b_pair: Vec<_> = pairs(b"Page=/a?x=1,b=2")
+            .map(|(k, _, _)| k.to_vec())
+            .collect();
+        assert_eq!(b_pair, [b"Page".to_vec(), b"b".to_vec()]);
+    }
+
+    #[test]
+    fn groups_with_and_without_labels() {
+        let got: Vec<_> = groups(b"Protocol:<TCP> <Normal over> Src = <1.2.3.4:5>").collect();
+        assert_eq!(got[0].0, b"Protocol");
+        assert_eq!((got[1].0, got[1].1), (&b""[..], &b"Normal over"[..]));
+        assert_eq!((got[2].0, got[2].1), (&b"Src"[..], &b"1.2.3.4:5"[..]));
+        assert_eq!(got[2].2, 40);
+        let restarted: Vec<_> = groups(b"a<b<c>").collect();
+        assert_eq!(restarted[0].1, b"c");
+    }
+
+    #[test]
+    fn endpoints() {
+        assert_eq!(
+            split_endpoint(b"[2001:db8::1]:443").map(|e| (e.0, e.1)),
+            Some((&b"2001:db8::1"[..], &b"443"[..]))
+        );
+        assert_eq!(split_endpoint(b"10.0.0.1:53").map(|e| e.2), Some(9));
+        assert_eq!(split_endpoint(b"10.0.0.1"), None);
+    }
+}
