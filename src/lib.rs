@@ -11,4 +11,8 @@ pub mod listener;
 pub mod pipeline;
 pub mod telemetry;
 
+pub mod syslog;
+pub mod time;
+pub mod vendor;
+
 pub use document::{Dataset, Encoded, Encoder, EncoderSettings, Received};
