@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# End-to-end throughput of `nat-ingest run` (release build) on loopback.
+#
+#   benches/run.sh udp [RATE] [COUNT]     # UDP flood, default 100000/s, 1000000 messages
+#   benches/run.sh tcp [RATE] [COUNT]     # one TCP connection, newline framing
+#   benches/run.sh octet [RATE] [COUNT]   # one TCP connection, octet counting
+#
+# Starts nat-ingest on free loopback ports with a temporary archive, sends a
+# bounded, rate-limited flood with examples/flood.rs (loopback only, at most
+# COUNT messages and 120 s), waits until the archive stops growing, and reports
+# messages/s archived and the drops counted by the listeners, read from the
+# metrics endpoint. The archive is removed afterwards.
+set -euo pipefail
+
+mode=${1:-udp}
+rate=${2:-100000}
+count=${3:-1000000}
+case "$mode" in udp | tcp | octet) ;; *) echo "mode must be udp, tcp or octet" >&2; exit 2 ;; esac
+
+cd "$(dirname "$0")/.."
+cargo build --release --quiet --bin nat-ingest --example flood
+bin=target/release/nat-ingest
+flood=target/release/examples/flood
+
+work=$(mktemp -d)
+log=$work/nat-ingest.log
+pid=
+cleanup() {
+    if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid"; wait "$pid" || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+scheme=$mode
+[[ $mode == octet ]] && scheme=tcp
+NAT_INGEST_LOG=info "$bin" run --listen "$scheme://127.0.0.1:0" --archive "$work/archive" \
+    --metrics 127.0.0.1:0 2>"$log" &
+pid=$!
+
+# The start line names the bound ports.
+for _ in $(seq 100); do grep -q 'Started\.' "$log" && break; sleep 0.1; done
+start_line=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep 'Started\.')
+listen=$(grep -o "$scheme://[0-9.:]*" <<<"$start_line" | head -1 | sed "s#$scheme://##")
+metrics=$(grep -o 'metrics=[0-9.:]*' <<<"$start_line" | sed 's/metrics=//')
+
+metric() { # sum of the samples of metric $1
+    curl -s "http://$metrics/metrics" | awk -v m="$1" '$1 == m || index($1, m "{") == 1 { s += $2 } END { printf "%.0f\n", s }'
+}
+
+case "$mode" in
+udp) target=(--udp "$listen") ;;
+tcp) target=(--tcp "$listen") ;;
+octet) target=(--tcp "$listen" --octet) ;;
+esac
+
+started=$(date +%s.%N)
+sender=$("$flood" "${target[@]}" --rate "$rate" --count "$count" --max-secs 120)
+
+# Wait until the archive has stopped growing for a second (the flush interval).
+last=-1
+written=$(metric archive_documents_written_total)
+while [[ $written != "$last" ]]; do
+    sleep 1.2
+    last=$written
+    written=$(metric archive_documents_written_total)
+done
+finished=$(date +%s.%N)
+
+received=$(metric listener_received_messages_total)
+dropped=$(metric listener_dropped_messages_total)
+archive_bytes=$(metric archive_written_bytes_total)
+raw_bytes=$(metric archive_uncompressed_bytes_total)
+drops=$(curl -s "http://$metrics/metrics")
+kill -TERM "$pid"
+wait "$pid"
+pid=
+
+elapsed=$(echo "$finished - $started - 1.2" | bc -l)
+echo "mode=$mode target_rate=$rate $sender"
+printf 'received=%s dropped=%s archived=%s archived_per_sec=%.0f ratio=%.1f\n' \
+    "$received" "$dropped" "$written" "$(echo "$written / $elapsed" | bc -l)" \
+    "$(echo "$raw_bytes / ($archive_bytes + 1)" | bc -l)"
+echo "drops by cause:"
+grep '^listener_dropped_messages_total' <<<"$drops" || echo "  none"
+sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E 'Stopped\.' || true
