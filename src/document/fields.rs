@@ -38,7 +38,8 @@ macro_rules! fields {
         /// Every known field, sorted by path segments (see the `table_is_sorted` test).
         pub const FIELDS: &[FieldDef] = &[$(FieldDef { path: $path, kind: FieldType::$kind },)*];
 
-        const ALL: &[Field] = &[$(Field::$name,)*];
+        /// Every known field, in [`FIELDS`] order.
+        pub const ALL_FIELDS: &[Field] = &[$(Field::$name,)*];
     };
 }
 
@@ -112,7 +113,7 @@ impl Field {
         FIELDS
             .iter()
             .position(|def| def.path == path)
-            .map(|i| ALL[i])
+            .map(|i| ALL_FIELDS[i])
     }
 
     fn bit(self) -> u64 {
@@ -162,6 +163,9 @@ pub struct Doc<'a> {
     pub tag_count: usize,
     /// Owned bytes for values and extra paths that are not in the frame.
     pub scratch: Vec<u8>,
+    /// Address range of a frame known to need no JSON escaping: text inside it is
+    /// copied as is.
+    clean: (usize, usize),
 }
 
 impl<'a> Doc<'a> {
@@ -175,7 +179,21 @@ impl<'a> Doc<'a> {
             tags: [""; 4],
             tag_count: 0,
             scratch,
+            clean: (0, 0),
         }
+    }
+
+    /// Declares `frame` free of bytes that need JSON escaping.
+    pub fn set_clean_frame(&mut self, frame: &'a [u8]) {
+        let start = frame.as_ptr() as usize;
+        self.clean = (start, start + frame.len());
+    }
+
+    /// Whether `text` lies inside the frame declared clean.
+    #[inline]
+    pub fn is_clean(&self, text: &[u8]) -> bool {
+        let start = text.as_ptr() as usize;
+        start >= self.clean.0 && start + text.len() <= self.clean.1 && self.clean.1 > 0
     }
 
     pub fn set(&mut self, field: Field, value: Value<'a>) {
@@ -259,7 +277,7 @@ impl<'a> Doc<'a> {
             }
             let index = bits.trailing_zeros() as usize;
             bits &= bits - 1;
-            Some((ALL[index], self.values[index]))
+            Some((ALL_FIELDS[index], self.values[index]))
         })
     }
 

@@ -9,8 +9,9 @@
 use std::cmp::Ordering;
 use std::io::Write;
 use std::net::IpAddr;
+use std::sync::LazyLock;
 
-use super::fields::{compare_paths, Doc, Value};
+use super::fields::{compare_paths, Doc, Field, Value, ALL_FIELDS, FIELDS};
 use crate::syslog::{SdElement, SdParams};
 use crate::time::write_rfc3339;
 
@@ -27,8 +28,69 @@ pub struct Written {
 }
 
 pub fn write_doc(doc: &mut Doc<'_>, out: &mut Vec<u8>) -> Written {
+    if doc.extras.is_empty() {
+        return write_known_only(doc, out);
+    }
     doc.sort_extras();
     write_sorted(doc, out)
+}
+
+/// The bytes between two known fields: closing braces, a comma, opening keys, and the
+/// next field's own key. Indexed `[previous][next]`, with `FIELDS.len()` standing for
+/// the document's start (as previous) and its end (as next). Built once, by running the
+/// general writer over every pair, so the two paths cannot disagree.
+static TRANSITIONS: LazyLock<Vec<Box<[u8]>>> = LazyLock::new(|| {
+    let count = FIELDS.len();
+    let mut table = Vec::with_capacity((count + 1) * (count + 1));
+    for previous in 0..=count {
+        for next in 0..=count {
+            let mut writer = Nesting {
+                open: [&[][..]; MAX_DEPTH],
+                depth: 0,
+                first: true,
+                written: Written::default(),
+            };
+            let mut scratch = Vec::new();
+            if let Some(previous) = ALL_FIELDS.get(previous) {
+                let segments = known_segments(*previous);
+                writer.open_path(&mut scratch, segments, true);
+                writer.first = false;
+                scratch.clear();
+            }
+            match ALL_FIELDS.get(next) {
+                Some(next) => writer.open_path(&mut scratch, known_segments(*next), true),
+                None => writer.close_to(&mut scratch, 0),
+            }
+            table.push(scratch.into_boxed_slice());
+        }
+    }
+    table
+});
+
+/// The common case: known fields only, structure copied from [`TRANSITIONS`].
+fn write_known_only(doc: &Doc<'_>, out: &mut Vec<u8>) -> Written {
+    let start = out.len();
+    let stride = FIELDS.len() + 1;
+    let transitions = &*TRANSITIONS;
+    let mut writer = Nesting {
+        open: [&[][..]; MAX_DEPTH],
+        depth: 0,
+        first: true,
+        written: Written::default(),
+    };
+    let mut previous = FIELDS.len();
+    out.push(b'{');
+    for (field, value) in doc.present() {
+        out.extend_from_slice(&transitions[previous * stride + field as usize]);
+        writer.value(doc, out, value);
+        previous = field as usize;
+    }
+    out.extend_from_slice(&transitions[previous * stride + FIELDS.len()]);
+    out.push(b'}');
+    Written {
+        bytes: out.len() - start,
+        ..writer.written
+    }
 }
 
 fn write_sorted(doc: &Doc<'_>, out: &mut Vec<u8>) -> Written {
@@ -46,12 +108,12 @@ fn write_sorted(doc: &Doc<'_>, out: &mut Vec<u8>) -> Written {
         while let Some(extra) =
             extras.next_if(|e| compare_paths(doc.scratch_slice(e.path), path) == Ordering::Less)
         {
-            writer.field(doc, out, doc.scratch_slice(extra.path), extra.value);
+            writer.extra(doc, out, doc.scratch_slice(extra.path), extra.value);
         }
-        writer.field(doc, out, path, value);
+        writer.field(doc, out, known_segments(field), true, value);
     }
     for extra in extras {
-        writer.field(doc, out, doc.scratch_slice(extra.path), extra.value);
+        writer.extra(doc, out, doc.scratch_slice(extra.path), extra.value);
     }
     writer.close_to(out, 0);
     out.push(b'}');
@@ -59,6 +121,14 @@ fn write_sorted(doc: &Doc<'_>, out: &mut Vec<u8>) -> Written {
         bytes: out.len() - start,
         ..writer.written
     }
+}
+
+/// The path segments of each known field, split once.
+fn known_segments(field: Field) -> &'static [&'static [u8]] {
+    static SEGMENTS: LazyLock<Vec<Vec<&'static [u8]>>> = LazyLock::new(|| {
+        FIELDS.iter().map(|def| def.path.as_bytes().split(|b| *b == b'.').collect()).collect()
+    });
+    &SEGMENTS[field as usize]
 }
 
 struct Nesting<'p> {
@@ -70,7 +140,7 @@ struct Nesting<'p> {
 }
 
 impl<'p> Nesting<'p> {
-    fn field(&mut self, doc: &Doc<'_>, out: &mut Vec<u8>, path: &'p [u8], value: Value<'_>) {
+    fn extra(&mut self, doc: &Doc<'_>, out: &mut Vec<u8>, path: &'p [u8], value: Value<'_>) {
         let mut segments: [&[u8]; MAX_DEPTH] = [&[]; MAX_DEPTH];
         let mut count = 0;
         for segment in path.split(|b| *b == b'.') {
@@ -80,7 +150,26 @@ impl<'p> Nesting<'p> {
             segments[count] = segment;
             count += 1;
         }
-        let parents = &segments[..count - 1];
+        self.field(doc, out, &segments[..count], false, value);
+    }
+
+    /// Writes one member at `segments`, closing and opening objects on the way.
+    /// `trusted` keys (the known fields') need no escaping.
+    fn field(
+        &mut self,
+        doc: &Doc<'_>,
+        out: &mut Vec<u8>,
+        segments: &[&'p [u8]],
+        trusted: bool,
+        value: Value<'_>,
+    ) {
+        self.open_path(out, segments, trusted);
+        self.value(doc, out, value);
+    }
+
+    /// Closes the objects `segments` is not in, opens those it is in, writes its key.
+    fn open_path(&mut self, out: &mut Vec<u8>, segments: &[&'p [u8]], trusted: bool) {
+        let (last, parents) = segments.split_last().expect("a path has a segment");
         let common = self.open[..self.depth]
             .iter()
             .zip(parents)
@@ -88,14 +177,13 @@ impl<'p> Nesting<'p> {
             .count();
         self.close_to(out, common);
         for parent in &parents[common..] {
-            self.key(out, parent);
+            self.key(out, parent, trusted);
             out.push(b'{');
             self.open[self.depth] = parent;
             self.depth += 1;
             self.first = true;
         }
-        self.key(out, segments[count - 1]);
-        self.value(doc, out, value);
+        self.key(out, last, trusted);
     }
 
     fn close_to(&mut self, out: &mut Vec<u8>, depth: usize) {
@@ -106,17 +194,28 @@ impl<'p> Nesting<'p> {
         }
     }
 
-    fn key(&mut self, out: &mut Vec<u8>, key: &[u8]) {
+    fn key(&mut self, out: &mut Vec<u8>, key: &[u8], trusted: bool) {
         if !self.first {
             out.push(b',');
         }
         self.first = false;
-        self.written.replaced_invalid_utf8 |= write_string(out, key);
-        out.push(b':');
+        if trusted {
+            out.push(b'"');
+            out.extend_from_slice(key);
+            out.extend_from_slice(b"\":");
+        } else {
+            self.written.replaced_invalid_utf8 |= write_string(out, key);
+            out.push(b':');
+        }
     }
 
     fn value(&mut self, doc: &Doc<'_>, out: &mut Vec<u8>, value: Value<'_>) {
         match value {
+            Value::Text(bytes) if doc.is_clean(bytes) => {
+                out.push(b'"');
+                out.extend_from_slice(bytes);
+                out.push(b'"');
+            }
             Value::Text(bytes) => self.written.replaced_invalid_utf8 |= write_string(out, bytes),
             Value::Static(text) => {
                 write_string(out, text.as_bytes());
@@ -217,10 +316,29 @@ static CLASS: [u8; 256] = {
     table
 };
 
+/// Whether any byte needs more than copying into a JSON string: a quote, a
+/// backslash, a control character or a non-ASCII byte. Eight bytes at a time.
+pub fn needs_escaping(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let x = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        let below_space = x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
+        let quote = has_zero(x ^ (ONES * b'"' as u64));
+        let backslash = has_zero(x ^ (ONES * b'\\' as u64));
+        if (x & HIGHS) | below_space | quote | backslash != 0 {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|b| CLASS[*b as usize] != 0)
+}
+
 /// Writes `bytes` as a quoted JSON string; returns whether invalid UTF-8 was replaced.
 pub fn write_string(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
     out.push(b'"');
-    let replaced = if bytes.iter().all(|b| CLASS[*b as usize] == 0) {
+    let replaced = if !needs_escaping(bytes) {
         out.extend_from_slice(bytes);
         false
     } else {
@@ -271,7 +389,7 @@ fn escape_valid(out: &mut Vec<u8>, text: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::document::fields::{Extra, Field};
+    use crate::document::fields::Extra;
 
     fn json(doc: &mut Doc<'_>) -> String {
         let mut out = Vec::new();
@@ -320,6 +438,34 @@ mod tests {
         let mut out = Vec::new();
         assert!(!write_string(&mut out, "héllo\t".as_bytes()));
         assert_eq!(String::from_utf8(out).unwrap(), "\"héllo\\t\"");
+    }
+
+    #[test]
+    fn transition_table_writes_what_the_general_writer_writes() {
+        let mut doc = Doc::new(Vec::new());
+        for (i, field) in ALL_FIELDS.iter().enumerate() {
+            // Every third field, shifted, so that many different pairs meet.
+            for shift in 0..3 {
+                if (i + shift) % 3 == 0 {
+                    doc.set(*field, Value::Unsigned(i as u64));
+                }
+            }
+            let (mut fast, mut general) = (Vec::new(), Vec::new());
+            write_known_only(&doc, &mut fast);
+            write_sorted(&doc, &mut general);
+            assert_eq!(String::from_utf8(fast).unwrap(), String::from_utf8(general).unwrap());
+        }
+    }
+
+    #[test]
+    fn swar_check_agrees_with_the_table() {
+        for b in 0..=255u8 {
+            for at in 0..11 {
+                let mut bytes = vec![b'a'; 11];
+                bytes[at] = b;
+                assert_eq!(needs_escaping(&bytes), CLASS[b as usize] != 0, "byte {b} at {at}");
+            }
+        }
     }
 
     #[test]

@@ -185,6 +185,9 @@ impl Encoder {
 
     fn build<'a>(&'a self, frame: &'a [u8], received: &Received, doc: &mut Doc<'a>) -> Encoded {
         let line = syslog::trim_line_ending(frame);
+        if !json::needs_escaping(line) {
+            doc.set_clean_frame(line);
+        }
         let received_at = Instant::from_timestamp(received.at);
         doc.set(Field::EventCreated, Value::Time(received_at));
         doc.set(Field::Timestamp, Value::Time(received_at));

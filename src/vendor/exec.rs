@@ -363,10 +363,34 @@ fn split_endpoint(raw: &[u8]) -> Option<(&[u8], &[u8], usize)> {
 }
 
 pub fn parse_ip(raw: &[u8]) -> Option<IpAddr> {
-    if raw.len() > 45 {
+    if let Some(v4) = parse_dotted_quad(raw) {
+        return Some(IpAddr::V4(v4));
+    }
+    if raw.len() > 45 || !raw.contains(&b':') {
         return None;
     }
     std::str::from_utf8(raw).ok()?.parse().ok()
+}
+
+/// Four decimal octets 0–255 without leading zeros; the fast path for IPv4.
+fn parse_dotted_quad(raw: &[u8]) -> Option<std::net::Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut parts = raw.split(|b| *b == b'.');
+    for octet in &mut octets {
+        let part = parts.next()?;
+        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part[0] == b'0') {
+            return None;
+        }
+        let mut value = 0u16;
+        for digit in part {
+            if !digit.is_ascii_digit() {
+                return None;
+            }
+            value = value * 10 + (digit - b'0') as u16;
+        }
+        *octet = u8::try_from(value).ok()?;
+    }
+    parts.next().is_none().then_some(std::net::Ipv4Addr::from(octets))
 }
 
 fn parse_unsigned(raw: &[u8]) -> Option<u64> {
@@ -494,9 +518,26 @@ mod tests {
         assert_eq!(got[0].0, b"Protocol");
         assert_eq!((got[1].0, got[1].1), (&b""[..], &b"Normal over"[..]));
         assert_eq!((got[2].0, got[2].1), (&b"Src"[..], &b"1.2.3.4:5"[..]));
-        assert_eq!(got[2].2, 40);
+        assert_eq!(got[2].2, 36);
         let restarted: Vec<_> = groups(b"a<b<c>").collect();
         assert_eq!(restarted[0].1, b"c");
+    }
+
+    #[test]
+    fn dotted_quads() {
+        assert_eq!(parse_ip(b"192.168.0.1"), Some("192.168.0.1".parse().unwrap()));
+        assert_eq!(parse_ip(b"2001:0db8::0001"), Some("2001:db8::1".parse().unwrap()));
+        for bad in [&b"999.1.1.1"[..], b"1.2.3", b"1.2.3.4.5", b"01.2.3.4", b"1..2.3", b"a.b.c.d", b""] {
+            assert_eq!(parse_ip(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_ipv4_agrees_with_std(text in "[0-9.]{0,16}") {
+            let std_result = text.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4);
+            proptest::prop_assert_eq!(parse_ip(text.as_bytes()), std_result);
+        }
     }
 
     #[test]
