@@ -75,7 +75,10 @@ impl<S: Sink + 'static> Pipeline<S> {
             let (pool, depth) = (pool.clone(), sink_depth.clone());
             std::thread::Builder::new()
                 .name("sink".into())
-                .spawn(move || sink::run(sink, document_receiver, pool, depth))
+                .spawn(move || {
+                    let mut sink = sink;
+                    sink::run(&mut sink, document_receiver, pool, depth)
+                })
                 .map_err(PipelineError::Spawn)?
         };
 

@@ -77,7 +77,7 @@ pub enum SinkMessage {
 /// The sink thread's body. Returns once every sender is gone and everything is
 /// flushed, or with the error that made the final flush fail.
 pub(super) fn run<S: Sink>(
-    mut sink: S,
+    sink: &mut S,
     messages: Receiver<SinkMessage>,
     pool: Arc<BatchPool>,
     depth: Arc<AtomicUsize>,
@@ -94,16 +94,16 @@ pub(super) fn run<S: Sink>(
                 let now = Instant::now();
                 sink.append(&batch, now);
                 pool.give(batch);
-                retry_forever(&mut sink, |s| s.write_ready(now));
+                retry_forever(sink, |s| s.write_ready(now));
             }
             // Reload: finish the open files.
             Ok(SinkMessage::Reopen) => {
-                retry_forever(&mut sink, |s| s.flush_and_reopen(Instant::now()));
+                retry_forever(sink, |s| s.flush_and_reopen(Instant::now()));
                 tracing::info!("Reopened sink files.");
             }
             // A timer: frames and fsyncs that came due with no new batch.
             Err(RecvTimeoutError::Timeout) => {
-                retry_forever(&mut sink, |s| s.write_ready(Instant::now()));
+                retry_forever(sink, |s| s.write_ready(Instant::now()));
             }
             // Shutdown: every parser thread has finished.
             Err(RecvTimeoutError::Disconnected) => break,
@@ -131,5 +131,93 @@ fn retry_forever<S: Sink>(sink: &mut S, mut step: impl FnMut(&mut S) -> Result<(
         sink.report(&e, pause);
         std::thread::sleep(pause);
         pause = (pause * 2).min(MAX_RETRY);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc::sync_channel;
+
+    use super::*;
+
+    /// A sink that keeps what it is given in memory and fails its first writes.
+    #[derive(Default)]
+    struct FlakySink {
+        failures_left: u32,
+        appended: Vec<Vec<u8>>,
+        written: usize,
+        closes: u32,
+    }
+
+    impl Sink for FlakySink {
+        type Error = std::io::Error;
+
+        fn append(&mut self, batch: &DocumentBatch, _now: Instant) {
+            self.appended
+                .extend(batch.iter().map(|(line, _)| line.to_vec()));
+        }
+
+        fn write_ready(&mut self, _now: Instant) -> Result<(), std::io::Error> {
+            if self.failures_left > 0 {
+                self.failures_left -= 1;
+                return Err(std::io::Error::other("disk on fire"));
+            }
+            self.written = self.appended.len();
+            Ok(())
+        }
+
+        fn next_deadline(&self) -> Option<Instant> {
+            None
+        }
+
+        fn flush_and_reopen(&mut self, now: Instant) -> Result<(), std::io::Error> {
+            self.write_ready(now)?;
+            self.closes += 1;
+            Ok(())
+        }
+
+        fn report(&self, _error: &std::io::Error, _retry_in: Duration) {}
+    }
+
+    /// Failed writes are retried, not skipped: every batch is appended once and
+    /// written, and the sink is closed once at the end.
+    #[test]
+    fn retries_failed_writes_without_loss_or_duplicates() {
+        let (sender, receiver) = sync_channel(4);
+        let pool = Arc::new(BatchPool::new(4));
+        let depth = Arc::new(AtomicUsize::new(0));
+        let sink = FlakySink {
+            failures_left: 2,
+            ..FlakySink::default()
+        };
+
+        let thread = {
+            let (pool, depth) = (pool.clone(), depth.clone());
+            std::thread::spawn(move || {
+                let mut sink = sink;
+                let result = run(&mut sink, receiver, pool, depth);
+                (result.is_ok(), sink)
+            })
+        };
+        for n in 0..3 {
+            let mut batch = pool.take();
+            batch.push(
+                format!("{{\"n\":{n}}}").as_bytes(),
+                jiff::Timestamp::UNIX_EPOCH,
+            );
+            depth.fetch_add(1, Ordering::Relaxed);
+            sender.send(SinkMessage::Batch(batch)).unwrap();
+        }
+        drop(sender);
+
+        let (is_ok, sink) = thread.join().unwrap();
+        assert!(is_ok);
+        let expected: Vec<Vec<u8>> = (0..3)
+            .map(|n| format!("{{\"n\":{n}}}\n").into_bytes())
+            .collect();
+        assert_eq!(sink.appended, expected);
+        assert_eq!(sink.written, 3);
+        assert_eq!(sink.closes, 1);
+        assert_eq!(depth.load(Ordering::Relaxed), 0);
     }
 }

@@ -131,3 +131,45 @@ impl Tally {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fallback_document_is_json_with_the_raw_line() {
+        let received = crate::document::Received {
+            at: "2025-07-23T02:11:12Z".parse().unwrap(),
+            peer: None,
+            truncated: false,
+        };
+        let document = fallback_document(b"<13>bad \"line\" \xff", &received);
+        let value: serde_json::Value = serde_json::from_slice(&document).unwrap();
+        assert_eq!(value["@timestamp"], "2025-07-23T02:11:12Z");
+        assert_eq!(value["tags"][0], ENCODER_PANIC_TAG);
+        assert!(value["event"]["original"]
+            .as_str()
+            .unwrap()
+            .starts_with("<13>bad \"line\""));
+    }
+
+    #[test]
+    fn tally_counts_failures_by_reason() {
+        let at = jiff::Timestamp::UNIX_EPOCH;
+        let mut tally = Tally::default();
+        for failure in [
+            None,
+            Some("_nat_parse_failure"),
+            Some("_nat_parse_failure"),
+            Some("_x"),
+        ] {
+            tally.add(Encoded {
+                timestamp: at,
+                dataset: Dataset::HuaweiSession,
+                failure,
+            });
+        }
+        assert_eq!(tally.by_dataset, [4, 0, 0]);
+        assert_eq!(tally.failures, vec![("_nat_parse_failure", 2), ("_x", 1)]);
+    }
+}

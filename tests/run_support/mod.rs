@@ -61,6 +61,7 @@ impl Running {
             let left = deadline.saturating_duration_since(Instant::now());
             let line = log.recv_timeout(left).unwrap_or_else(|_| {
                 let _ = child.kill();
+                let _ = child.wait();
                 panic!("nat-ingest did not start");
             });
             eprintln!("nat-ingest: {line}");
