@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 pub struct ParserConfig {
     /// IANA time zone for device-local times (RFC 3164 headers, AR session times).
     ///
-    /// For example `Asia/Shanghai`. Default: unset, which means UTC.
+    /// For example `Asia/Shanghai`. Default: unset, which means the host's time zone.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
 
