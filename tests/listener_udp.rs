@@ -180,3 +180,59 @@ async fn udp_receives_over_ipv6() {
     assert_eq!(frames[0].received.peer, Some("::1".parse().unwrap()));
     listener.stop().await;
 }
+
+/// Not a check but a measurement: datagrams per second through one socket, and
+/// how many the kernel dropped. On a shared 2-core machine the sender competes
+/// with the reader, so the number is a floor. Run it with
+/// `cargo test --release --test listener_udp -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn udp_throughput() {
+    const SENT: usize = 400_000;
+    let mut config = config(ListenerKind::Udp);
+    config.sockets = 1;
+    let mut listener = start(config, "udp_throughput", 4096).await;
+    let addr = listener.addr();
+    let line =
+        "<190>Jul 23 2025 11:37:44+08:00 AR1220-LAB 10.255.0.1 %%01SECLOG/6/SESSION_TEARDOWN(l)\
+                [86829]:IPVer=4,Protocol=udp,SourceIP=192.168.16.16,DestinationIP=203.0.113.10,\
+                SourcePort=40320,DestinationPort=1972,SourceNatIP=10.9.18.62,SourceNatPort=31428,\
+                BeginTime=1753237438,EndTime=1753240686,SourceVpnID=3,DestinationVpnID=3";
+
+    let started = std::time::Instant::now();
+    let sender = std::thread::spawn(move || {
+        let socket = sender();
+        for _ in 0..SENT {
+            socket.send_to(line.as_bytes(), addr).unwrap();
+        }
+    });
+    let mut received = 0;
+    while let Ok(Some(batch)) =
+        tokio::time::timeout(Duration::from_millis(500), listener.rx.recv()).await
+    {
+        received += batch.len();
+    }
+    let elapsed = started.elapsed() - Duration::from_millis(500);
+    sender.join().unwrap();
+    let kernel = counter(
+        "listener_dropped_messages_total",
+        "udp_throughput",
+        Some("kernel"),
+    );
+    let full = counter(
+        "listener_dropped_messages_total",
+        "udp_throughput",
+        Some("queue_full"),
+    );
+    println!(
+        "udp_throughput: sent {SENT}, received {received} in {elapsed:?} ({:.0}/s), \
+         kernel drops {kernel}, queue_full drops {full}",
+        received as f64 / elapsed.as_secs_f64()
+    );
+    assert_eq!(
+        received as u64 + kernel + full,
+        SENT as u64,
+        "every datagram accounted for"
+    );
+    listener.stop().await;
+}

@@ -50,6 +50,7 @@
 //! `describe()` once after installing the exporter.
 
 pub mod allow;
+mod recvmmsg;
 mod tcp;
 mod tls;
 mod udp;

@@ -1,0 +1,198 @@
+//! Batched UDP receive: the buffers for one `recvmmsg(2)` call and how to read
+//! the datagrams, sender addresses and drop counts the kernel put in them.
+//!
+//! `libc` offers the call but nothing around it; this file keeps the raw
+//! pointers of the receive path apart from the listener's logic. [`Datagrams`]
+//! owns a payload slot, an address buffer and a control buffer per datagram,
+//! and points the message headers at them before each call, since the kernel
+//! rewrites the lengths.
+
+use std::io;
+use std::mem;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::ptr;
+
+/// Datagrams read by one `recvmmsg` call, and so the largest batch.
+///
+/// With 64 KiB slots that is 2 MiB of buffer per socket; more would rarely fill
+/// since the call returns as soon as the kernel queue is empty.
+pub(super) const BATCH_DATAGRAMS: usize = 32;
+
+/// Control buffer per datagram, in 8-byte words (aligned for `cmsghdr`): room
+/// for the 24-byte `SO_RXQ_OVFL` message with some to spare.
+const CONTROL_WORDS: usize = 8;
+
+/// The buffers one `recvmmsg` call fills: a payload slot, an address and a
+/// control buffer per datagram, and the headers pointing at them.
+pub(super) struct Datagrams {
+    slot_bytes: usize,
+    payloads: Vec<u8>,
+    names: Vec<libc::sockaddr_storage>,
+    controls: Vec<[u64; CONTROL_WORDS]>,
+    iovecs: Vec<libc::iovec>,
+    headers: Vec<libc::mmsghdr>,
+}
+
+// SAFETY: the raw pointers in `iovecs` and `headers` only ever point into the
+// struct's own heap buffers, which move with it between threads.
+unsafe impl Send for Datagrams {}
+
+/// One received datagram, borrowed from [`Datagrams`].
+pub(super) struct Datagram<'a> {
+    pub(super) payload: &'a [u8],
+    pub(super) peer: Option<SocketAddr>,
+    /// The datagram was longer than its slot and the kernel cut it.
+    pub(super) truncated: bool,
+    /// The socket's running drop count, when the kernel attached it.
+    pub(super) kernel_drops: Option<u32>,
+}
+
+impl Datagrams {
+    pub(super) fn new(slot_bytes: usize) -> Datagrams {
+        // SAFETY: all-zero is a valid value for these plain C structs.
+        let (name, iovec, header) = unsafe { (mem::zeroed(), mem::zeroed(), mem::zeroed()) };
+        Datagrams {
+            slot_bytes,
+            payloads: vec![0; slot_bytes * BATCH_DATAGRAMS],
+            names: vec![name; BATCH_DATAGRAMS],
+            controls: vec![[0; CONTROL_WORDS]; BATCH_DATAGRAMS],
+            iovecs: vec![iovec; BATCH_DATAGRAMS],
+            headers: vec![header; BATCH_DATAGRAMS],
+        }
+    }
+
+    /// Blocks until at least one datagram is in (or the receive timeout passes),
+    /// then takes whatever else is queued, up to the batch size.
+    pub(super) fn receive(&mut self, fd: libc::c_int) -> io::Result<usize> {
+        // The kernel rewrites lengths and flags, so every header is reset.
+        let base = self.payloads.as_mut_ptr();
+        for index in 0..BATCH_DATAGRAMS {
+            self.iovecs[index] = libc::iovec {
+                // SAFETY: the slot lies within `payloads`.
+                iov_base: unsafe { base.add(index * self.slot_bytes) }.cast(),
+                iov_len: self.slot_bytes,
+            };
+            let header = &mut self.headers[index];
+            header.msg_len = 0;
+            header.msg_hdr.msg_name = ptr::addr_of_mut!(self.names[index]).cast();
+            header.msg_hdr.msg_namelen = mem::size_of::<libc::sockaddr_storage>() as _;
+            header.msg_hdr.msg_iov = ptr::addr_of_mut!(self.iovecs[index]);
+            header.msg_hdr.msg_iovlen = 1;
+            header.msg_hdr.msg_control = self.controls[index].as_mut_ptr().cast();
+            header.msg_hdr.msg_controllen = mem::size_of::<[u64; CONTROL_WORDS]>() as _;
+            header.msg_hdr.msg_flags = 0;
+        }
+
+        // SAFETY: every header points at live buffers of the stated sizes.
+        let count = unsafe {
+            libc::recvmmsg(
+                fd,
+                self.headers.as_mut_ptr(),
+                BATCH_DATAGRAMS as libc::c_uint,
+                libc::MSG_WAITFORONE,
+                ptr::null_mut(),
+            )
+        };
+        if count < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(count as usize)
+    }
+
+    /// The `index`th datagram of the last [`receive`](Datagrams::receive).
+    pub(super) fn get(&self, index: usize) -> Datagram<'_> {
+        let header = &self.headers[index];
+        let len = (header.msg_len as usize).min(self.slot_bytes);
+        let start = index * self.slot_bytes;
+        Datagram {
+            payload: &self.payloads[start..start + len],
+            peer: socket_addr(&self.names[index], header.msg_hdr.msg_namelen),
+            truncated: header.msg_hdr.msg_flags & libc::MSG_TRUNC != 0,
+            kernel_drops: kernel_drops(&header.msg_hdr),
+        }
+    }
+}
+
+/// Reads the `SO_RXQ_OVFL` count from a received header's control messages.
+fn kernel_drops(header: &libc::msghdr) -> Option<u32> {
+    // SAFETY: the kernel filled the control buffer and set msg_controllen; the
+    // CMSG_* helpers stay within it.
+    unsafe {
+        let mut message = libc::CMSG_FIRSTHDR(header);
+        while !message.is_null() {
+            if (*message).cmsg_level == libc::SOL_SOCKET
+                && (*message).cmsg_type == libc::SO_RXQ_OVFL
+            {
+                return Some(ptr::read_unaligned(libc::CMSG_DATA(message).cast::<u32>()));
+            }
+            message = libc::CMSG_NXTHDR(header, message);
+        }
+    }
+    None
+}
+
+/// Converts a sender address filled in by the kernel.
+fn socket_addr(storage: &libc::sockaddr_storage, len: libc::socklen_t) -> Option<SocketAddr> {
+    let len = len as usize;
+    match libc::c_int::from(storage.ss_family) {
+        libc::AF_INET if len >= mem::size_of::<libc::sockaddr_in>() => {
+            // SAFETY: the family says the storage holds a sockaddr_in.
+            let addr = unsafe { &*ptr::from_ref(storage).cast::<libc::sockaddr_in>() };
+            let ip = Ipv4Addr::from(u32::from_be(addr.sin_addr.s_addr));
+            Some(SocketAddr::V4(SocketAddrV4::new(
+                ip,
+                u16::from_be(addr.sin_port),
+            )))
+        }
+        libc::AF_INET6 if len >= mem::size_of::<libc::sockaddr_in6>() => {
+            // SAFETY: the family says the storage holds a sockaddr_in6.
+            let addr = unsafe { &*ptr::from_ref(storage).cast::<libc::sockaddr_in6>() };
+            Some(SocketAddr::V6(SocketAddrV6::new(
+                Ipv6Addr::from(addr.sin6_addr.s6_addr),
+                u16::from_be(addr.sin6_port),
+                addr.sin6_flowinfo,
+                addr.sin6_scope_id,
+            )))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn converts_v4_and_v6_senders() {
+        // SAFETY: all-zero is a valid sockaddr_storage.
+        let mut storage: libc::sockaddr_storage = unsafe { mem::zeroed() };
+        let v4 = ptr::addr_of_mut!(storage).cast::<libc::sockaddr_in>();
+        // SAFETY: sockaddr_storage is large and aligned enough for sockaddr_in.
+        unsafe {
+            (*v4).sin_family = libc::AF_INET as libc::sa_family_t;
+            (*v4).sin_port = 514u16.to_be();
+            (*v4).sin_addr.s_addr = u32::from(Ipv4Addr::new(192, 0, 2, 1)).to_be();
+        }
+        let len = mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        assert_eq!(
+            socket_addr(&storage, len),
+            Some("192.0.2.1:514".parse().unwrap())
+        );
+        assert_eq!(socket_addr(&storage, 2), None, "a short address is refused");
+
+        // SAFETY: as above.
+        storage = unsafe { mem::zeroed() };
+        let v6 = ptr::addr_of_mut!(storage).cast::<libc::sockaddr_in6>();
+        // SAFETY: sockaddr_storage is large and aligned enough for sockaddr_in6.
+        unsafe {
+            (*v6).sin6_family = libc::AF_INET6 as libc::sa_family_t;
+            (*v6).sin6_port = 6514u16.to_be();
+            (*v6).sin6_addr.s6_addr = "2001:db8::7".parse::<Ipv6Addr>().unwrap().octets();
+        }
+        let len = mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+        assert_eq!(
+            socket_addr(&storage, len),
+            Some("[2001:db8::7]:6514".parse().unwrap())
+        );
+    }
+}
