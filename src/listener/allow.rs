@@ -241,6 +241,42 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// The mask arithmetic agrees with comparing the leading bits one by one.
+        #[test]
+        fn contains_matches_a_bitwise_reference(
+            net in proptest::prelude::any::<u128>(),
+            addr in proptest::prelude::any::<u128>(),
+            prefix_len in 0u8..=128,
+            v4: bool,
+        ) {
+            let bits = if v4 { 32 } else { 128 };
+            let prefix_len = prefix_len % (bits + 1);
+            let (net, addr) = if v4 { (net >> 96, addr >> 96) } else { (net, addr) };
+            let bit = |value: u128, i: u8| (value >> (bits - 1 - i)) & 1;
+            let want = (0..prefix_len).all(|i| bit(net, i) == bit(addr, i));
+
+            let ip = |value: u128| {
+                if v4 {
+                    IpAddr::from((value as u32).to_be_bytes())
+                } else {
+                    IpAddr::from(value.to_be_bytes())
+                }
+            };
+            // Clear the host bits so the network parses.
+            let text = format!("{}/{prefix_len}", ip(net));
+            let network = match text.parse::<Cidr>() {
+                Ok(network) => network,
+                Err(CidrError::HostBits { suggestion, .. }) => suggestion,
+                Err(error) => panic!("{text}: {error}"),
+            };
+            // A v6 value that happens to be v4-mapped is matched as IPv4.
+            proptest::prop_assume!(v4 || !matches!(ip(net).to_canonical(), IpAddr::V4(_)));
+            proptest::prop_assume!(v4 || !matches!(ip(addr).to_canonical(), IpAddr::V4(_)));
+            proptest::prop_assert_eq!(network.contains(ip(addr)), want);
+        }
+    }
+
     #[test]
     fn empty_list_allows_everyone() {
         assert!(AllowList::new(&[]).allows(ip("203.0.113.9")));

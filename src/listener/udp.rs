@@ -344,3 +344,49 @@ fn is_timeout(error: &io::Error) -> bool {
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reads everything queued on `socket`; returns the datagram count and the
+    /// last drop count the kernel reported.
+    fn drain(socket: &Socket, datagrams: &mut Datagrams) -> (usize, Option<u32>) {
+        let (mut count, mut drops) = (0, None);
+        loop {
+            match datagrams.receive(socket.as_raw_fd()) {
+                Ok(n) => {
+                    count += n;
+                    drops = (0..n)
+                        .filter_map(|i| datagrams.get(i).kernel_drops)
+                        .last()
+                        .or(drops);
+                }
+                Err(error) if is_timeout(&error) => return (count, drops),
+                Err(error) => panic!("{error}"),
+            }
+        }
+    }
+
+    #[test]
+    fn kernel_drops_are_reported_on_the_next_datagram() {
+        // The smallest buffer the kernel allows, flooded while nobody reads.
+        let (socket, granted) = open_socket("127.0.0.1:0".parse().unwrap(), 1).unwrap();
+        assert!(granted > 0);
+        let addr = socket.local_addr().unwrap().as_socket().unwrap();
+        let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        for _ in 0..200 {
+            sender.send_to(&[b'x'; 1000], addr).unwrap();
+        }
+
+        let mut datagrams = Datagrams::new(2048);
+        let (kept, _) = drain(&socket, &mut datagrams);
+        assert!(kept < 200, "the buffer held all 200 datagrams");
+
+        // The count rides on datagrams queued after the loss.
+        sender.send_to(b"after", addr).unwrap();
+        let (count, drops) = drain(&socket, &mut datagrams);
+        assert_eq!(count, 1);
+        assert_eq!(drops, Some((200 - kept) as u32));
+    }
+}
