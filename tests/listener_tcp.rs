@@ -243,3 +243,35 @@ async fn tcp_closes_a_stream_with_a_broken_octet_count() {
     wait_for_counter("listener_framing_errors_total", "tcp_broken", None, 1).await;
     listener.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_start_fails_on_a_busy_port() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut config = config(ListenerKind::Tcp);
+    config.address = busy.local_addr().unwrap();
+    let (tx, _rx) = tokio::sync::mpsc::channel(1);
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let error = nat_ingest::listener::spawn_listener(&config, "tcp_busy".into(), tx, shutdown)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, nat_ingest::listener::ListenerError::Bind { .. }),
+        "{error:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_detects_the_framing_of_each_connection() {
+    let mut listener = start(config(ListenerKind::Tcp), "tcp_mixed", 8).await;
+    let mut counted = TcpStream::connect(listener.addr()).await.unwrap();
+    let mut lines = TcpStream::connect(listener.addr()).await.unwrap();
+    // The same bytes mean different things on the two connections.
+    counted.write_all(b"11 <13>a\n2 b c").await.unwrap();
+    lines.write_all(b"<13>a\n2 b c\n").await.unwrap();
+
+    let mut got = texts(&listener.frames(3).await);
+    got.sort();
+    assert_eq!(got, ["2 b c", "<13>a", "<13>a\n2 b c"]);
+    drop((counted, lines));
+    listener.stop().await;
+}

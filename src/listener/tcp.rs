@@ -80,7 +80,9 @@ pub(super) async fn spawn(
     }
     .emit();
 
-    let limit = Arc::new(Semaphore::new(config.max_connections));
+    let limit = Arc::new(Semaphore::new(
+        config.max_connections.min(Semaphore::MAX_PERMITS),
+    ));
     let connections = Arc::new(Connections {
         shared,
         tls,
