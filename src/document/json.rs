@@ -7,8 +7,7 @@
 //! bad sequence replaced by U+FFFD, and the caller is told so it can tag the document.
 
 use std::cmp::Ordering;
-use std::io::Write;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::LazyLock;
 
 use super::fields::{compare_paths, Doc, Field, Value, ALL_FIELDS, FIELDS};
@@ -265,9 +264,56 @@ pub fn write_ip(out: &mut Vec<u8>, ip: IpAddr) {
                 out.extend_from_slice(buffer.format(*octet).as_bytes());
             }
         }
-        IpAddr::V6(v6) => {
-            let _ = write!(out, "{v6}");
+        IpAddr::V6(v6) => write_ipv6(out, v6),
+    }
+}
+
+/// RFC 5952 text: lower-case hex without leading zeros, the longest run of two or
+/// more zero groups (the first, on a tie) as `::`, IPv4-mapped addresses dotted.
+fn write_ipv6(out: &mut Vec<u8>, ip: Ipv6Addr) {
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        out.extend_from_slice(b"::ffff:");
+        write_ip(out, IpAddr::V4(v4));
+        return;
+    }
+    let groups = ip.segments();
+    let (mut best_start, mut best_len) = (0, 0);
+    let mut run_start = 0;
+    for i in 0..=8 {
+        if i < 8 && groups[i] == 0 {
+            continue;
         }
+        if i - run_start > best_len {
+            (best_start, best_len) = (run_start, i - run_start);
+        }
+        run_start = i + 1;
+    }
+    if best_len < 2 {
+        best_len = 0;
+        best_start = 8;
+    }
+
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut i = 0;
+    while i < 8 {
+        if i == best_start {
+            out.extend_from_slice(b"::");
+            i += best_len;
+            continue;
+        }
+        if i > 0 && i != best_start + best_len {
+            out.push(b':');
+        }
+        let group = groups[i];
+        let mut started = false;
+        for shift in [12, 8, 4, 0] {
+            let digit = (group >> shift) & 0xf;
+            if digit != 0 || started || shift == 0 {
+                out.push(HEX[digit as usize]);
+                started = true;
+            }
+        }
+        i += 1;
     }
 }
 
@@ -454,6 +500,18 @@ mod tests {
             write_known_only(&doc, &mut fast);
             write_sorted(&doc, &mut general);
             assert_eq!(String::from_utf8(fast).unwrap(), String::from_utf8(general).unwrap());
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ipv6_text_agrees_with_std(groups in proptest::array::uniform8(proptest::prop_oneof![
+            proptest::strategy::Just(0u16), proptest::strategy::Just(0xffffu16), 0u16..=0xffff,
+        ])) {
+            let ip = Ipv6Addr::from(groups);
+            let mut out = Vec::new();
+            write_ipv6(&mut out, ip);
+            proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), ip.to_string());
         }
     }
 

@@ -1,5 +1,7 @@
 //! RFC 3339 UTC rendering, written straight into an output buffer.
 
+use std::cell::Cell;
+
 use super::civil::civil_from_days;
 use super::Instant;
 
@@ -7,14 +9,9 @@ use super::Instant;
 pub fn write_rfc3339(out: &mut Vec<u8>, instant: Instant) {
     let days = instant.unix_seconds.div_euclid(86_400);
     let secs = instant.unix_seconds.rem_euclid(86_400) as u32;
-    let (year, month, day) = civil_from_days(days);
-    let year = year.clamp(0, 9999) as u32;
 
     let mut buf = *b"0000-00-00T00:00:00";
-    put2(&mut buf[0..2], year / 100);
-    put2(&mut buf[2..4], year % 100);
-    put2(&mut buf[5..7], month as u32);
-    put2(&mut buf[8..10], day as u32);
+    buf[..10].copy_from_slice(&date_text(days));
     put2(&mut buf[11..13], secs / 3600);
     put2(&mut buf[14..16], secs / 60 % 60);
     put2(&mut buf[17..19], secs % 60);
@@ -31,6 +28,27 @@ pub fn write_rfc3339(out: &mut Vec<u8>, instant: Instant) {
         out.extend_from_slice(&fraction[..=digits]);
     }
     out.push(b'Z');
+}
+
+/// `YYYY-MM-DD` of a day number. Documents carry three or four times of the same day,
+/// so the last day rendered on this thread is remembered.
+fn date_text(days: i64) -> [u8; 10] {
+    thread_local! {
+        static LAST: Cell<(i64, [u8; 10])> = const { Cell::new((i64::MIN, [0; 10])) };
+    }
+    let (last_day, last_text) = LAST.get();
+    if last_day == days {
+        return last_text;
+    }
+    let (year, month, day) = civil_from_days(days);
+    let year = year.clamp(0, 9999) as u32;
+    let mut text = *b"0000-00-00";
+    put2(&mut text[0..2], year / 100);
+    put2(&mut text[2..4], year % 100);
+    put2(&mut text[5..7], month as u32);
+    put2(&mut text[8..10], day as u32);
+    LAST.set((days, text));
+    text
 }
 
 fn put2(slot: &mut [u8], value: u32) {

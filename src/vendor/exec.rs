@@ -278,32 +278,30 @@ fn target_label(target: &Target) -> &'static str {
 /// `Key=Value` pairs: (key, value, value offset). A pair ends at a comma followed by
 /// optional spaces and another `Key=`; any other comma belongs to the value.
 fn pairs(body: &[u8]) -> impl Iterator<Item = (&[u8], &[u8], usize)> {
-    let mut next = Some(0);
+    // (where the next key starts, its length), found while ending the previous value.
+    let mut next = key_length(body).map(|len| (0, len));
     std::iter::from_fn(move || {
-        let start = next?;
-        let key_len = key_length(&body[start..])?;
+        let (start, key_len) = next?;
         let value_start = start + key_len + 1;
         let mut search = value_start;
-        let (value_end, following) = loop {
-            match memchr::memchr(b',', &body[search..]) {
-                None => break (body.len(), None),
-                Some(i) => {
-                    let comma = search + i;
-                    let key_at =
-                        comma + 1 + body[comma + 1..].iter().take_while(|b| **b == b' ').count();
-                    if key_length(&body[key_at..]).is_some() {
-                        break (comma, Some(key_at));
-                    }
-                    search = comma + 1;
-                }
+        let value_end = loop {
+            // Values are short: a plain scan beats memchr's set-up cost here.
+            let Some(i) = body[search..].iter().position(|b| *b == b',') else {
+                next = None;
+                break body.len();
+            };
+            let comma = search + i;
+            let mut key_at = comma + 1;
+            while body.get(key_at) == Some(&b' ') {
+                key_at += 1;
             }
+            if let Some(len) = key_length(&body[key_at..]) {
+                next = Some((key_at, len));
+                break comma;
+            }
+            search = comma + 1;
         };
-        next = following;
-        Some((
-            &body[start..start + key_len],
-            &body[value_start..value_end],
-            value_start,
-        ))
+        Some((&body[start..start + key_len], &body[value_start..value_end], value_start))
     })
 }
 
@@ -312,12 +310,27 @@ fn key_length(input: &[u8]) -> Option<usize> {
     if !input.first()?.is_ascii_alphabetic() {
         return None;
     }
-    let len = input
-        .iter()
-        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
-        .count();
-    (input.get(len) == Some(&b'=')).then_some(len)
+    let mut len = 1;
+    while let Some(&b) = input.get(len) {
+        if !KEY_BYTES[b as usize] {
+            return (b == b'=').then_some(len);
+        }
+        len += 1;
+    }
+    None
 }
+
+/// Bytes that may follow the first letter of a key: letters, digits, `_`, `-`.
+static KEY_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b'-';
+        b += 1;
+    }
+    table
+};
 
 /// `label<value>` groups: (label, value, value offset), both trimmed; a label loses one
 /// trailing `:` or `=`. A `<` inside a group starts the group afresh.
@@ -374,23 +387,41 @@ pub fn parse_ip(raw: &[u8]) -> Option<IpAddr> {
 
 /// Four decimal octets 0–255 without leading zeros; the fast path for IPv4.
 fn parse_dotted_quad(raw: &[u8]) -> Option<std::net::Ipv4Addr> {
+    if raw.len() < 7 || raw.len() > 15 {
+        return None;
+    }
     let mut octets = [0u8; 4];
-    let mut parts = raw.split(|b| *b == b'.');
-    for octet in &mut octets {
-        let part = parts.next()?;
-        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part[0] == b'0') {
-            return None;
-        }
-        let mut value = 0u16;
-        for digit in part {
-            if !digit.is_ascii_digit() {
+    let mut index = 0;
+    let mut value: u16 = 0;
+    let mut digits = 0;
+    for &b in raw {
+        if b == b'.' {
+            if digits == 0 || index == 3 {
                 return None;
             }
-            value = value * 10 + (digit - b'0') as u16;
+            octets[index] = value as u8;
+            index += 1;
+            value = 0;
+            digits = 0;
+        } else if b.is_ascii_digit() {
+            // A leading zero (`01`) is refused, as std's parser does.
+            if digits == 1 && value == 0 {
+                return None;
+            }
+            value = value * 10 + (b - b'0') as u16;
+            digits += 1;
+            if value > 255 {
+                return None;
+            }
+        } else {
+            return None;
         }
-        *octet = u8::try_from(value).ok()?;
     }
-    parts.next().is_none().then_some(std::net::Ipv4Addr::from(octets))
+    if digits == 0 || index != 3 {
+        return None;
+    }
+    octets[3] = value as u8;
+    Some(std::net::Ipv4Addr::from(octets))
 }
 
 fn parse_unsigned(raw: &[u8]) -> Option<u64> {
