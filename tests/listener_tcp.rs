@@ -275,3 +275,53 @@ async fn tcp_detects_the_framing_of_each_connection() {
     drop((counted, lines));
     listener.stop().await;
 }
+
+/// Not a check but a measurement: messages per second through one connection,
+/// both framings. Run it with
+/// `cargo test --release --test listener_tcp -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn tcp_throughput() {
+    const SENT: usize = 1_000_000;
+    let line =
+        "<190>Jul 23 2025 11:37:44+08:00 AR1220-LAB 10.255.0.1 %%01SECLOG/6/SESSION_TEARDOWN(l)\
+                [86829]:IPVer=4,Protocol=udp,SourceIP=192.168.16.16,DestinationIP=203.0.113.10,\
+                SourcePort=40320,DestinationPort=1972,SourceNatIP=10.9.18.62,SourceNatPort=31428,\
+                BeginTime=1753237438,EndTime=1753240686,SourceVpnID=3,DestinationVpnID=3";
+    for octet_counting in [false, true] {
+        let name = if octet_counting {
+            "tcp_throughput_octets"
+        } else {
+            "tcp_throughput_lines"
+        };
+        let mut listener = start(config(ListenerKind::Tcp), name, 1024).await;
+        let mut stream = Vec::new();
+        for _ in 0..SENT {
+            if octet_counting {
+                stream.extend_from_slice(format!("{} {line}", line.len()).as_bytes());
+            } else {
+                stream.extend_from_slice(format!("{line}\n").as_bytes());
+            }
+        }
+        let bytes = stream.len();
+        let addr = listener.addr();
+        let started = std::time::Instant::now();
+        let writer = tokio::spawn(async move {
+            let mut conn = TcpStream::connect(addr).await.unwrap();
+            conn.write_all(&stream).await.unwrap();
+            conn.shutdown().await.unwrap();
+        });
+        let mut received = 0;
+        while received < SENT {
+            received += listener.rx.recv().await.unwrap().len();
+        }
+        let elapsed = started.elapsed();
+        writer.await.unwrap();
+        println!(
+            "{name}: {SENT} messages, {bytes} bytes in {elapsed:?}: {:.0} messages/s, {:.0} MB/s",
+            SENT as f64 / elapsed.as_secs_f64(),
+            bytes as f64 / elapsed.as_secs_f64() / 1e6
+        );
+        listener.stop().await;
+    }
+}
