@@ -165,3 +165,23 @@ async fn tls_start_fails_on_a_missing_key() {
     let source = std::error::Error::source(&error).unwrap().to_string();
     assert!(source.contains("absent.key"), "{source}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_keeps_the_last_line_of_a_peer_that_skips_close_notify() {
+    let pki = Pki::new();
+    let mut listener = start(pki.listener(false), "tls_abrupt", 8).await;
+    let tcp = TcpStream::connect(listener.addr()).await.unwrap();
+    let name = ServerName::try_from("localhost").unwrap();
+    let mut tls = pki.connector(false).connect(name, tcp).await.unwrap();
+    tls.write_all(b"<13>first\n<13>unterminated").await.unwrap();
+    tls.flush().await.unwrap();
+    // End the TCP stream under TLS without a close_notify alert. (A plain drop
+    // would reset instead, as the client never read the server's tickets.)
+    tls.get_mut().0.shutdown().await.unwrap();
+    assert_eq!(
+        texts(&listener.frames(2).await),
+        ["<13>first", "<13>unterminated"]
+    );
+    drop(tls);
+    listener.stop().await;
+}

@@ -257,6 +257,8 @@ where
             Ok(Some(0)) => true,
             Ok(Some(_)) => false,
             Ok(None) => break Ended::IdleTimeout,
+            // A TLS peer that closes without close_notify; what it sent is whole.
+            Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => true,
             Err(error) => {
                 tracing::debug!(error = %error, "Read failed.");
                 break Ended::ReadError;
