@@ -13,12 +13,19 @@ use nat_ingest::document::{write_string, Encoder, EncoderSettings, Received};
 const SESSIONS: &[u8] = include_bytes!("data/huawei-sessions-20k.log");
 
 fn lines() -> Vec<&'static [u8]> {
-    SESSIONS.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect()
+    SESSIONS
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect()
 }
 
 fn encode(c: &mut Criterion) {
     let lines = lines();
-    let received = Received { at: "2025-07-23T04:00:00Z".parse().unwrap(), peer: None, truncated: false };
+    let received = Received {
+        at: "2025-07-23T04:00:00Z".parse().unwrap(),
+        peer: None,
+        truncated: false,
+    };
     let mut group = c.benchmark_group("encode");
     group.throughput(Throughput::Elements(lines.len() as u64));
 
@@ -27,7 +34,8 @@ fn encode(c: &mut Criterion) {
         ("sessions-20k/iana-zone", "Asia/Shanghai", true),
         ("sessions-20k/no-original", "+08:00", false),
     ] {
-        let settings = EncoderSettings::from_options(Some(zone), None, None, keep_original).unwrap();
+        let settings =
+            EncoderSettings::from_options(Some(zone), None, None, keep_original).unwrap();
         let encoder = Encoder::new(settings);
         let mut out = Vec::with_capacity(1 << 20);
         group.bench_function(name, |b| {
@@ -55,7 +63,8 @@ fn encode(c: &mut Criterion) {
 
     let mut bytes = c.benchmark_group("encode-bytes");
     bytes.throughput(Throughput::Bytes(SESSIONS.len() as u64));
-    let encoder = Encoder::new(EncoderSettings::from_options(Some("+08:00"), None, None, true).unwrap());
+    let encoder =
+        Encoder::new(EncoderSettings::from_options(Some("+08:00"), None, None, true).unwrap());
     let mut out = Vec::with_capacity(1 << 20);
     bytes.bench_function("sessions-20k", |b| {
         b.iter(|| {

@@ -11,7 +11,10 @@ const RFC3164: &[u8] = b"<38>Jul 23 11:56:28 web01 sshd[1234]: Accepted password
 const RFC5424: &[u8] = br#"<165>1 2025-07-23T03:37:41.003Z mymachine.example evntslog - ID47 [exampleSDID@32473 iut="3" eventSource="Application"] An application event log entry"#;
 
 fn headers(c: &mut Criterion) {
-    let lines: Vec<&[u8]> = SESSIONS.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&[u8]> = SESSIONS
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
     let mut group = c.benchmark_group("syslog-header");
     group.throughput(Throughput::Elements(lines.len() as u64));
     group.bench_function("huawei/sessions-20k", |b| {
@@ -26,7 +29,9 @@ fn headers(c: &mut Criterion) {
     let mut single = c.benchmark_group("syslog-header-single");
     single.throughput(Throughput::Elements(1));
     for (name, line) in [("rfc3164", RFC3164), ("rfc5424", RFC5424)] {
-        single.bench_function(name, |b| b.iter(|| black_box(syslog::parse(black_box(line)).ok())));
+        single.bench_function(name, |b| {
+            b.iter(|| black_box(syslog::parse(black_box(line)).ok()))
+        });
     }
     single.finish();
 }

@@ -13,8 +13,15 @@ const SESSIONS: &[u8] = include_bytes!("data/huawei-sessions-20k.log");
 
 fn grammars(c: &mut Criterion) {
     let grammars = Grammars::built_in().unwrap();
-    let clock = Clock { zone: Zone::parse("+08:00").unwrap(), fixed_reference: None };
-    let context = ExecContext { clock: &clock, header_offset: None, reference: Instant::from_unix_seconds(1_753_243_200) };
+    let clock = Clock {
+        zone: Zone::parse("+08:00").unwrap(),
+        fixed_reference: None,
+    };
+    let context = ExecContext {
+        clock: &clock,
+        header_offset: None,
+        reference: Instant::from_unix_seconds(1_753_243_200),
+    };
     let messages: Vec<syslog::Message<'_>> = SESSIONS
         .split(|b| *b == b'\n')
         .filter_map(|line| syslog::parse(line).ok())
@@ -26,7 +33,11 @@ fn grammars(c: &mut Criterion) {
         let bodies: Vec<(&[u8], usize)> = messages
             .iter()
             .filter_map(|m| m.huawei)
-            .filter(|h| grammars.choose(h.module, h.brief).is_some_and(|g| g.name == grammar.name))
+            .filter(|h| {
+                grammars
+                    .choose(h.module, h.brief)
+                    .is_some_and(|g| g.name == grammar.name)
+            })
             .map(|h| (h.grammar_body, h.grammar_body_offset))
             .collect();
         if bodies.is_empty() {

@@ -10,11 +10,16 @@ use support::flatten;
 const RECEIVED: &str = "2025-07-23T02:11:45Z";
 
 fn encoder(keep_original: bool) -> Encoder {
-    let settings = EncoderSettings::from_options(Some("+08:00"), None, None, keep_original).unwrap();
+    let settings =
+        EncoderSettings::from_options(Some("+08:00"), None, None, keep_original).unwrap();
     Encoder::new(settings)
 }
 
-fn encode_with(encoder: &Encoder, line: &[u8], received: Received) -> (Map<String, Value>, Encoded, Vec<u8>) {
+fn encode_with(
+    encoder: &Encoder,
+    line: &[u8],
+    received: Received,
+) -> (Map<String, Value>, Encoded, Vec<u8>) {
     let mut out = Vec::new();
     let encoded = encoder.encode(line, &received, &mut out);
     let text = std::str::from_utf8(&out).expect("documents are UTF-8");
@@ -23,13 +28,19 @@ fn encode_with(encoder: &Encoder, line: &[u8], received: Received) -> (Map<Strin
 }
 
 fn encode(line: &str) -> (Map<String, Value>, Encoded) {
-    let received = Received { at: RECEIVED.parse().unwrap(), peer: None, truncated: false };
+    let received = Received {
+        at: RECEIVED.parse().unwrap(),
+        peer: None,
+        truncated: false,
+    };
     let (doc, encoded, _) = encode_with(&encoder(true), line.as_bytes(), received);
     (doc, encoded)
 }
 
 fn text<'m>(doc: &'m Map<String, Value>, field: &str) -> &'m str {
-    doc.get(field).and_then(Value::as_str).unwrap_or_else(|| panic!("{field} missing in {doc:?}"))
+    doc.get(field)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("{field} missing in {doc:?}"))
 }
 
 #[test]
@@ -48,7 +59,10 @@ fn generic_huawei_log_keeps_component_id_in_message() {
 fn trap_form_is_a_generic_huawei_log() {
     // E12: no %%01, no flag, no count.
     let (doc, encoded) = encode("<188>Jul 23 2025 10:11:12 AR1220-EDGE NAT/4/NAT_PACKET_DISCARD:OID 1.3.6.1.4.1.2011.5.25.226.1.1 Interface 5 had discarded packets, due to lack of mapping space when NAT is out of addresses.");
-    assert_eq!((encoded.failure, text(&doc, "event.dataset")), (None, "huawei.log"));
+    assert_eq!(
+        (encoded.failure, text(&doc, "event.dataset")),
+        (None, "huawei.log")
+    );
     assert_eq!(text(&doc, "event.code"), "NAT/4/NAT_PACKET_DISCARD");
     assert_eq!(text(&doc, "observer.hostname"), "AR1220-EDGE");
     assert_eq!(doc.get("huawei.flag"), None);
@@ -64,7 +78,9 @@ fn tenth_second_precision_is_kept() {
 #[test]
 fn pri_out_of_range_is_a_syslog_failure_read_no_further() {
     // E26: PRI 192.
-    let (doc, encoded) = encode("<192>Jul 23 2025 10:11:23 AR1220-EDGE %%01FW-LOG/5/STREAM(l)[1541]:In Last Five Minutes");
+    let (doc, encoded) = encode(
+        "<192>Jul 23 2025 10:11:23 AR1220-EDGE %%01FW-LOG/5/STREAM(l)[1541]:In Last Five Minutes",
+    );
     assert_eq!(encoded.failure, Some("_syslog_parse_failure"));
     assert_eq!(text(&doc, "@timestamp"), RECEIVED);
     assert!(text(&doc, "error.message").contains("byte 1"));
@@ -97,12 +113,17 @@ fn february_30th_is_a_syslog_failure() {
 
 #[test]
 fn rfc5424_with_structured_data() {
-    let (doc, encoded) = encode(r#"<165>1 2025-07-23T03:37:41.003Z mymachine.example evntslog - ID47 [exampleSDID@32473 iut="3" eventSource="Application"] An application event log entry"#);
+    let (doc, encoded) = encode(
+        r#"<165>1 2025-07-23T03:37:41.003Z mymachine.example evntslog - ID47 [exampleSDID@32473 iut="3" eventSource="Application"] An application event log entry"#,
+    );
     assert_eq!(encoded.failure, None);
     assert_eq!(text(&doc, "@timestamp"), "2025-07-23T03:37:41.003Z");
     assert_eq!(text(&doc, "log.syslog.msgid"), "ID47");
     assert_eq!(text(&doc, "log.syslog.version"), "1");
-    assert_eq!(doc["log.syslog.structured_data"]["exampleSDID@32473"]["iut"], "3");
+    assert_eq!(
+        doc["log.syslog.structured_data"]["exampleSDID@32473"]["iut"],
+        "3"
+    );
     assert_eq!(text(&doc, "log.syslog.severity.name"), "notice");
     assert_eq!(text(&doc, "log.syslog.facility.name"), "local4");
 }
@@ -110,9 +131,18 @@ fn rfc5424_with_structured_data() {
 #[test]
 fn invalid_utf8_nul_and_controls_still_give_valid_json() {
     let line = b"<13>Jul 23 10:00:00 host app: bad \xff\xfe bytes \x00 and \x1b[31m";
-    let received = Received { at: RECEIVED.parse().unwrap(), peer: None, truncated: false };
+    let received = Received {
+        at: RECEIVED.parse().unwrap(),
+        peer: None,
+        truncated: false,
+    };
     let (doc, _, raw) = encode_with(&encoder(true), line, received);
-    let tags: Vec<&str> = doc["tags"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    let tags: Vec<&str> = doc["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
     assert!(tags.contains(&"_invalid_utf8_replaced"), "{tags:?}");
     assert!(text(&doc, "message").contains('\u{FFFD}'));
     assert!(text(&doc, "message").contains('\0'));
@@ -123,15 +153,27 @@ fn invalid_utf8_nul_and_controls_still_give_valid_json() {
 fn a_ten_megabyte_line_is_one_document() {
     let mut line = b"<13>Jul 23 10:00:00 host app: ".to_vec();
     line.extend(std::iter::repeat_n(b'x', 10 * 1024 * 1024));
-    let received = Received { at: RECEIVED.parse().unwrap(), peer: None, truncated: false };
+    let received = Received {
+        at: RECEIVED.parse().unwrap(),
+        peer: None,
+        truncated: false,
+    };
     let (doc, _, _) = encode_with(&encoder(true), &line, received);
     assert_eq!(text(&doc, "message").len(), 10 * 1024 * 1024);
 }
 
 #[test]
 fn truncated_frames_are_tagged() {
-    let received = Received { at: RECEIVED.parse().unwrap(), peer: None, truncated: true };
-    let (doc, encoded, _) = encode_with(&encoder(true), b"<13>Jul 23 10:00:00 host app: cut her", received);
+    let received = Received {
+        at: RECEIVED.parse().unwrap(),
+        peer: None,
+        truncated: true,
+    };
+    let (doc, encoded, _) = encode_with(
+        &encoder(true),
+        b"<13>Jul 23 10:00:00 host app: cut her",
+        received,
+    );
     assert_eq!(doc["tags"], serde_json::json!(["_frame_truncated"]));
     assert_eq!(encoded.failure, None);
 }
@@ -139,7 +181,11 @@ fn truncated_frames_are_tagged() {
 #[test]
 fn peer_address_is_the_observer_unless_the_header_names_one() {
     let peer = Some("192.0.2.77".parse().unwrap());
-    let received = Received { at: RECEIVED.parse().unwrap(), peer, truncated: false };
+    let received = Received {
+        at: RECEIVED.parse().unwrap(),
+        peer,
+        truncated: false,
+    };
     let (doc, _, _) = encode_with(&encoder(true), b"<13>Jul 23 10:00:00 host app: x", received);
     assert_eq!(text(&doc, "observer.ip"), "192.0.2.77");
     let line = b"<189>Jul 23 2025 10:11:12 AR1220-EDGE 10.255.0.1 %%01SHELL/5/X(l):y";
@@ -149,7 +195,11 @@ fn peer_address_is_the_observer_unless_the_header_names_one() {
 
 #[test]
 fn original_can_be_left_out_but_failures_always_keep_it() {
-    let received = Received { at: RECEIVED.parse().unwrap(), peer: None, truncated: false };
+    let received = Received {
+        at: RECEIVED.parse().unwrap(),
+        peer: None,
+        truncated: false,
+    };
     let quiet = encoder(false);
     let (doc, _, _) = encode_with(&quiet, b"<13>Jul 23 10:00:00 host app: fine", received);
     assert_eq!(doc.get("event.original"), None);
@@ -161,7 +211,10 @@ fn original_can_be_left_out_but_failures_always_keep_it() {
 fn line_endings_are_not_part_of_the_document() {
     let (doc, _) = encode("<13>Jul 23 10:00:00 host app: text\r\n\0\0");
     assert_eq!(text(&doc, "message"), "text");
-    assert_eq!(text(&doc, "event.original"), "<13>Jul 23 10:00:00 host app: text");
+    assert_eq!(
+        text(&doc, "event.original"),
+        "<13>Jul 23 10:00:00 host app: text"
+    );
 }
 
 #[test]
@@ -172,9 +225,19 @@ fn a_repeated_seclog_key_keeps_its_first_value() {
 
 #[test]
 fn year_less_times_take_their_year_from_the_reference() {
-    let settings = EncoderSettings::from_options(Some("UTC"), Some("2026-01-01T00:00:10Z"), None, true).unwrap();
-    let received = Received { at: "2030-06-01T00:00:00Z".parse().unwrap(), peer: None, truncated: false };
-    let (doc, _, _) = encode_with(&Encoder::new(settings), b"<13>Dec 31 23:59:59 host app: x", received);
+    let settings =
+        EncoderSettings::from_options(Some("UTC"), Some("2026-01-01T00:00:10Z"), None, true)
+            .unwrap();
+    let received = Received {
+        at: "2030-06-01T00:00:00Z".parse().unwrap(),
+        peer: None,
+        truncated: false,
+    };
+    let (doc, _, _) = encode_with(
+        &Encoder::new(settings),
+        b"<13>Dec 31 23:59:59 host app: x",
+        received,
+    );
     assert_eq!(text(&doc, "@timestamp"), "2025-12-31T23:59:59Z");
     assert_eq!(text(&doc, "event.created"), "2030-06-01T00:00:00Z");
 }

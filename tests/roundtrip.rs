@@ -47,7 +47,10 @@ enum Body {
 }
 
 fn ip() -> impl Strategy<Value = IpAddr> {
-    prop_oneof![any::<std::net::Ipv4Addr>().prop_map(IpAddr::V4), any::<std::net::Ipv6Addr>().prop_map(IpAddr::V6)]
+    prop_oneof![
+        any::<std::net::Ipv4Addr>().prop_map(IpAddr::V4),
+        any::<std::net::Ipv6Addr>().prop_map(IpAddr::V6)
+    ]
 }
 
 fn session() -> impl Strategy<Value = Session> {
@@ -60,15 +63,17 @@ fn session() -> impl Strategy<Value = Session> {
         0i64..200_000,
         any::<[u32; 4]>(),
     )
-        .prop_map(|(protocol, source, destination, source_nat, begin, duration, counters)| Session {
-            protocol,
-            source,
-            destination,
-            source_nat,
-            begin,
-            duration,
-            counters,
-        })
+        .prop_map(
+            |(protocol, source, destination, source_nat, begin, duration, counters)| Session {
+                protocol,
+                source,
+                destination,
+                source_nat,
+                begin,
+                duration,
+                counters,
+            },
+        )
 }
 
 fn header() -> impl Strategy<Value = Header> {
@@ -95,7 +100,11 @@ fn body() -> impl Strategy<Value = Body> {
 
 fn local(seconds: i64, offset_hours: i8, layout: &str) -> String {
     let zone = TimeZone::fixed(Offset::constant(offset_hours));
-    jiff::Timestamp::from_second(seconds).unwrap().to_zoned_datetime(zone).strftime(layout).to_string()
+    jiff::Timestamp::from_second(seconds)
+        .unwrap()
+        .to_zoned_datetime(zone)
+        .strftime(layout)
+        .to_string()
 }
 
 fn endpoint(ip: IpAddr, port: u16, bracket_v6: bool) -> String {
@@ -112,20 +121,44 @@ fn render_header(header: Header, end: i64, sequence: Option<u32>, code: &str) ->
     let zone = LISTENER_OFFSET_HOURS;
     let (prefix, offset) = match header {
         Header::Date => (local(end, zone, "%b %e %Y %H:%M:%S"), zone),
-        Header::DateWithOffset(o) => (format!("{}{}", local(end, o, "%b %e %Y %H:%M:%S"), offset_text(o)), o),
-        Header::DateWithOffsetAndDst(o) => (format!("{}{} DST", local(end, o, "%b %e %Y %H:%M:%S"), offset_text(o)), o),
+        Header::DateWithOffset(o) => (
+            format!("{}{}", local(end, o, "%b %e %Y %H:%M:%S"), offset_text(o)),
+            o,
+        ),
+        Header::DateWithOffsetAndDst(o) => (
+            format!(
+                "{}{} DST",
+                local(end, o, "%b %e %Y %H:%M:%S"),
+                offset_text(o)
+            ),
+            o,
+        ),
         Header::ShortDate => (local(end, zone, "%b %e %H:%M:%S"), zone),
         Header::FormatDate => (local(end, zone, "%Y-%m-%d %H:%M:%S"), zone),
         Header::FormatDateMillis => (local(end, zone, "%Y-%m-%d %H:%M:%S.000"), zone),
         Header::HostOnly => (String::new(), zone),
-        Header::Relay => (format!("{} relay-1 {}", local(end + 1, zone, "%b %e %H:%M:%S"), local(end, zone, "%Y-%m-%d %H:%M:%S")), zone),
+        Header::Relay => (
+            format!(
+                "{} relay-1 {}",
+                local(end + 1, zone, "%b %e %H:%M:%S"),
+                local(end, zone, "%Y-%m-%d %H:%M:%S")
+            ),
+            zone,
+        ),
     };
     let separator = if prefix.is_empty() { "" } else { " " };
-    (format!("<189>{prefix}{separator}{host} %%01{code}(l){count}:"), offset)
+    (
+        format!("<189>{prefix}{separator}{host} %%01{code}(l){count}:"),
+        offset,
+    )
 }
 
 fn offset_text(hours: i8) -> String {
-    format!("{}{:02}:00", if hours < 0 { '-' } else { '+' }, hours.unsigned_abs())
+    format!(
+        "{}{:02}:00",
+        if hours < 0 { '-' } else { '+' },
+        hours.unsigned_abs()
+    )
 }
 
 fn render_body(session: &Session, body: Body, offset: i8) -> (String, &'static str) {
@@ -178,17 +211,58 @@ fn render_body(session: &Session, body: Body, offset: i8) -> (String, &'static s
                 rb.to_string(),
             ];
             let labels: [&str; 15] = match ar {
-                Body::ArShortLabels => ["Protocol:", "Operator:", "IPVer:", "TOS:", "Src:", "Dst:", "SrcNat:", "DstNat:", "Begin:", "End:", "Duration:", "PosPkts:", "PosBytes:", "NegPkts:", "NegBytes:"],
-                Body::ArLongLabels => ["Protocol:", "Operator:", "IpVersion:", "TOS:", "SourceIP:", "DestinationIP:", "SourceNatIP:", "DestinationNatIP:", "BeginTime:", "EndTime:", "Duration:", "SendPkts:", "SendBytes:", "RcvPkts:", "RcvBytes:"],
+                Body::ArShortLabels => [
+                    "Protocol:",
+                    "Operator:",
+                    "IPVer:",
+                    "TOS:",
+                    "Src:",
+                    "Dst:",
+                    "SrcNat:",
+                    "DstNat:",
+                    "Begin:",
+                    "End:",
+                    "Duration:",
+                    "PosPkts:",
+                    "PosBytes:",
+                    "NegPkts:",
+                    "NegBytes:",
+                ],
+                Body::ArLongLabels => [
+                    "Protocol:",
+                    "Operator:",
+                    "IpVersion:",
+                    "TOS:",
+                    "SourceIP:",
+                    "DestinationIP:",
+                    "SourceNatIP:",
+                    "DestinationNatIP:",
+                    "BeginTime:",
+                    "EndTime:",
+                    "Duration:",
+                    "SendPkts:",
+                    "SendBytes:",
+                    "RcvPkts:",
+                    "RcvBytes:",
+                ],
                 _ => [""; 15],
             };
-            let groups: Vec<String> = labels.iter().zip(values).map(|(l, v)| format!("{l}<{v}>")).collect();
+            let groups: Vec<String> = labels
+                .iter()
+                .zip(values)
+                .map(|(l, v)| format!("{l}<{v}>"))
+                .collect();
             (groups.join(" "), "FW-LOG/5/SESSION_LOG")
         }
     }
 }
 
-fn check(session: &Session, header: Header, body: Body, sequence: Option<u32>) -> Result<(), TestCaseError> {
+fn check(
+    session: &Session,
+    header: Header,
+    body: Body,
+    sequence: Option<u32>,
+) -> Result<(), TestCaseError> {
     let end = session.begin + session.duration;
     let (_, code) = render_body(session, body, 0);
     let (head, offset) = render_header(header, end, sequence, code);
@@ -199,26 +273,67 @@ fn check(session: &Session, header: Header, body: Body, sequence: Option<u32>) -
     let encoder = Encoder::new(settings);
     let received = jiff::Timestamp::from_second(end + 3600).unwrap();
     let mut out = Vec::new();
-    let encoded = encoder.encode(line.as_bytes(), &Received { at: received, peer: None, truncated: false }, &mut out);
+    let encoded = encoder.encode(
+        line.as_bytes(),
+        &Received {
+            at: received,
+            peer: None,
+            truncated: false,
+        },
+        &mut out,
+    );
     let doc = flatten(&serde_json::from_slice::<Value>(&out).unwrap());
-    prop_assert_eq!(encoded.failure, None, "{} -> {:?}", line, doc.get("error.message"));
+    prop_assert_eq!(
+        encoded.failure,
+        None,
+        "{} -> {:?}",
+        line,
+        doc.get("error.message")
+    );
 
     let time = |s: i64| jiff::Timestamp::from_second(s).unwrap();
-    let field_time = |f: &str| doc.get(f).and_then(Value::as_str).and_then(|t| t.parse::<jiff::Timestamp>().ok());
-    let expected_timestamp = if matches!(header, Header::HostOnly) { received } else { time(end) };
-    prop_assert_eq!(field_time("@timestamp"), Some(expected_timestamp), "{}", line);
-    prop_assert_eq!(field_time("event.start"), Some(time(session.begin)), "{}", line);
+    let field_time = |f: &str| {
+        doc.get(f)
+            .and_then(Value::as_str)
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+    };
+    let expected_timestamp = if matches!(header, Header::HostOnly) {
+        received
+    } else {
+        time(end)
+    };
+    prop_assert_eq!(
+        field_time("@timestamp"),
+        Some(expected_timestamp),
+        "{}",
+        line
+    );
+    prop_assert_eq!(
+        field_time("event.start"),
+        Some(time(session.begin)),
+        "{}",
+        line
+    );
     prop_assert_eq!(field_time("event.end"), Some(time(end)), "{}", line);
     prop_assert_eq!(&doc["network.transport"], session.protocol);
     prop_assert_eq!(&doc["source.ip"], &session.source.0.to_string());
     prop_assert_eq!(&doc["source.port"], session.source.1);
     prop_assert_eq!(&doc["destination.ip"], &session.destination.0.to_string());
     prop_assert_eq!(&doc["destination.port"], session.destination.1);
-    prop_assert_eq!(&doc["event.duration"], &Value::from(session.duration * 1_000_000_000));
+    prop_assert_eq!(
+        &doc["event.duration"],
+        &Value::from(session.duration * 1_000_000_000)
+    );
     prop_assert_eq!(&doc["source.packets"], session.counters[0]);
     prop_assert_eq!(&doc["destination.bytes"], session.counters[3]);
-    prop_assert_eq!(&doc["network.packets"], &Value::from(session.counters[0] as u64 + session.counters[2] as u64));
-    prop_assert_eq!(doc.get("huawei.sequence").and_then(Value::as_u64), sequence.map(u64::from));
+    prop_assert_eq!(
+        &doc["network.packets"],
+        &Value::from(session.counters[0] as u64 + session.counters[2] as u64)
+    );
+    prop_assert_eq!(
+        doc.get("huawei.sequence").and_then(Value::as_u64),
+        sequence.map(u64::from)
+    );
     match (session.source_nat, body) {
         (Some((ip, port)), _) => {
             prop_assert_eq!(&doc["source.nat.ip"], &ip.to_string());

@@ -125,7 +125,10 @@ fn write_sorted(doc: &Doc<'_>, out: &mut Vec<u8>) -> Written {
 /// The path segments of each known field, split once.
 fn known_segments(field: Field) -> &'static [&'static [u8]] {
     static SEGMENTS: LazyLock<Vec<Vec<&'static [u8]>>> = LazyLock::new(|| {
-        FIELDS.iter().map(|def| def.path.as_bytes().split(|b| *b == b'.').collect()).collect()
+        FIELDS
+            .iter()
+            .map(|def| def.path.as_bytes().split(|b| *b == b'.').collect())
+            .collect()
     });
     &SEGMENTS[field as usize]
 }
@@ -499,7 +502,10 @@ mod tests {
             let (mut fast, mut general) = (Vec::new(), Vec::new());
             write_known_only(&doc, &mut fast);
             write_sorted(&doc, &mut general);
-            assert_eq!(String::from_utf8(fast).unwrap(), String::from_utf8(general).unwrap());
+            assert_eq!(
+                String::from_utf8(fast).unwrap(),
+                String::from_utf8(general).unwrap()
+            );
         }
     }
 
@@ -521,7 +527,11 @@ mod tests {
             for at in 0..11 {
                 let mut bytes = vec![b'a'; 11];
                 bytes[at] = b;
-                assert_eq!(needs_escaping(&bytes), CLASS[b as usize] != 0, "byte {b} at {at}");
+                assert_eq!(
+                    needs_escaping(&bytes),
+                    CLASS[b as usize] != 0,
+                    "byte {b} at {at}"
+                );
             }
         }
     }

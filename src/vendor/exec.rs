@@ -301,7 +301,11 @@ fn pairs(body: &[u8]) -> impl Iterator<Item = (&[u8], &[u8], usize)> {
             }
             search = comma + 1;
         };
-        Some((&body[start..start + key_len], &body[value_start..value_end], value_start))
+        Some((
+            &body[start..start + key_len],
+            &body[value_start..value_end],
+            value_start,
+        ))
     })
 }
 
@@ -556,9 +560,23 @@ mod tests {
 
     #[test]
     fn dotted_quads() {
-        assert_eq!(parse_ip(b"192.168.0.1"), Some("192.168.0.1".parse().unwrap()));
-        assert_eq!(parse_ip(b"2001:0db8::0001"), Some("2001:db8::1".parse().unwrap()));
-        for bad in [&b"999.1.1.1"[..], b"1.2.3", b"1.2.3.4.5", b"01.2.3.4", b"1..2.3", b"a.b.c.d", b""] {
+        assert_eq!(
+            parse_ip(b"192.168.0.1"),
+            Some("192.168.0.1".parse().unwrap())
+        );
+        assert_eq!(
+            parse_ip(b"2001:0db8::0001"),
+            Some("2001:db8::1".parse().unwrap())
+        );
+        for bad in [
+            &b"999.1.1.1"[..],
+            b"1.2.3",
+            b"1.2.3.4.5",
+            b"01.2.3.4",
+            b"1..2.3",
+            b"a.b.c.d",
+            b"",
+        ] {
             assert_eq!(parse_ip(bad), None, "{:?}", String::from_utf8_lossy(bad));
         }
     }
