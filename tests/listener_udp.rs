@@ -236,3 +236,14 @@ async fn udp_throughput() {
     );
     listener.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn udp_readers_stop_when_the_queue_is_dropped() {
+    let listener = start(config(ListenerKind::Udp), "udp_orphaned", 8).await;
+    // No shutdown: dropping the receiver alone must end the readers.
+    drop(listener.rx);
+    tokio::time::timeout(listener_support::DEADLINE, listener.handle.join())
+        .await
+        .expect("readers stopped")
+        .unwrap();
+}

@@ -210,9 +210,13 @@ impl Reader {
     }
 
     /// Reads until shutdown or until the queue's receiver is gone.
+    ///
+    /// The receiver check matters on error paths: a runtime being dropped waits
+    /// for its blocking threads, so a reader that only watched for shutdown
+    /// would hang a process that never cancelled it.
     fn run(mut self) {
         let fd = self.socket.as_raw_fd();
-        while !self.shared.shutdown.is_cancelled() {
+        while !self.shared.shutdown.is_cancelled() && !self.shared.tx.is_closed() {
             let count = match self.datagrams.receive(fd) {
                 Ok(count) => count,
                 Err(error) if is_timeout(&error) => continue,
