@@ -414,6 +414,25 @@ mod tests {
             prop_assert_eq!(got, want);
         }
 
+        /// Counted messages may carry any byte, delimiters included.
+        #[test]
+        fn counted_messages_carry_any_byte(
+            bodies in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..60), 0..12),
+            cuts in proptest::collection::vec(any::<usize>(), 0..8),
+        ) {
+            let messages: Vec<Vec<u8>> = bodies
+                .into_iter()
+                .map(|body| {
+                    let mut message = [b"<13>".as_slice(), &body].concat();
+                    message.truncate(trim_trailer(&message));
+                    message
+                })
+                .collect();
+            let stream = render(&messages, true, b'\n');
+            let want: Vec<Frame> = messages.iter().map(|m| whole(m)).collect();
+            prop_assert_eq!(feed(&stream, &cuts, 1024), want);
+        }
+
         #[test]
         fn oversized_messages_are_cut_and_the_next_one_survives(
             messages in proptest::collection::vec(message(), 1..12),
