@@ -40,7 +40,9 @@
 //! a bad certificate fails start-up instead of a background task. Its tasks run
 //! until `shutdown` is cancelled; they then stop accepting and reading, hand off
 //! the frames already read (TCP waits for queue room to do so, UDP does not), and
-//! end. `join` resolves once all of them have ended.
+//! end. `join` resolves once all of them have ended. UDP readers also stop, within
+//! 100 ms, once the queue's receiver is dropped; their threads come from tokio's
+//! blocking pool, which a runtime waits for when it is dropped.
 //!
 //! The pipeline must therefore keep draining the queue until every handle has
 //! been joined; after that the listeners have dropped their `Sender` clones, so
