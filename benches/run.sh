@@ -10,6 +10,9 @@
 # COUNT messages and 120 s), waits until the archive stops growing, and reports
 # messages/s archived and the drops counted by the listeners, read from the
 # metrics endpoint. The archive is removed afterwards.
+#
+# Environment: BENCH_CONFIG=FILE adds `--config FILE` (e.g. to try another
+# archive.zstd_level); BENCH_NO_BUILD=1 skips the release build.
 set -euo pipefail
 
 mode=${1:-udp}
@@ -18,7 +21,7 @@ count=${3:-1000000}
 case "$mode" in udp | tcp | octet) ;; *) echo "mode must be udp, tcp or octet" >&2; exit 2 ;; esac
 
 cd "$(dirname "$0")/.."
-cargo build --release --quiet --bin nat-ingest --example flood
+[[ ${BENCH_NO_BUILD:-} == 1 ]] || cargo build --release --quiet --bin nat-ingest --example flood
 bin=target/release/nat-ingest
 flood=target/release/examples/flood
 
@@ -33,7 +36,9 @@ trap cleanup EXIT
 
 scheme=$mode
 [[ $mode == octet ]] && scheme=tcp
-NAT_INGEST_LOG=info "$bin" run --listen "$scheme://127.0.0.1:0" --archive "$work/archive" \
+config=()
+[[ -n ${BENCH_CONFIG:-} ]] && config=(--config "$BENCH_CONFIG")
+NAT_INGEST_LOG=info "$bin" run "${config[@]}" --listen "$scheme://127.0.0.1:0" --archive "$work/archive" \
     --metrics 127.0.0.1:0 2>"$log" &
 pid=$!
 
