@@ -109,3 +109,37 @@ async fn read_head(stream: &mut TcpStream, head: &mut Vec<u8>) -> io::Result<()>
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn get(address: SocketAddr, request: &str) -> String {
+        let mut stream = TcpStream::connect(address).await.unwrap();
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.unwrap();
+        response
+    }
+
+    #[tokio::test]
+    async fn answers_metrics_and_refuses_the_rest() {
+        // A recorder of its own, not installed: the test only needs its handle.
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, || {
+            metrics::counter!("endpoint_test_total").increment(3);
+        });
+
+        let (address, task) = serve("127.0.0.1:0".parse().unwrap(), handle).await.unwrap();
+        let ok = get(address, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").await;
+        assert!(ok.starts_with("HTTP/1.1 200 OK\r\n"), "{ok}");
+        assert!(ok.contains("endpoint_test_total 3"), "{ok}");
+
+        let missing = get(address, "GET / HTTP/1.1\r\n\r\n").await;
+        assert!(missing.starts_with("HTTP/1.1 404"), "{missing}");
+        let post = get(address, "POST /metrics HTTP/1.1\r\n\r\n").await;
+        assert!(post.starts_with("HTTP/1.1 404"), "{post}");
+        task.abort();
+    }
+}
