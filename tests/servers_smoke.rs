@@ -9,10 +9,11 @@
 //!
 //! The servers are found through the env vars servers.sh reads
 //! (`NAT_INGEST_OPENSEARCH_PORT`, `NAT_INGEST_ELASTICSEARCH_PORT`,
-//! `NAT_INGEST_KAFKA_PORT`; 9200, 9201 and 9092 by default). A server that cannot be reached fails the test with a hint to
-//! start it: these tests never pass by skipping. Every run uses fresh index,
-//! template, topic and group names, so reruns against a long-lived server do
-//! not see each other's data.
+//! `NAT_INGEST_KAFKA_PORT`; 9200, 9201 and 9092 by default). A server that
+//! cannot be reached fails the test with a hint to start it: these tests never
+//! pass by skipping. Every run uses fresh index, template, topic and group
+//! names, and removes them at the end, so reruns against a long-lived server
+//! do not see each other's data.
 #![cfg(feature = "integration")]
 
 use std::net::{SocketAddr, TcpStream};

@@ -7,8 +7,9 @@
 # Maven Central through a pom of our own (deploy/dev/<server>/pom.xml); the
 # two search servers run through small launchers of ours (deploy/dev/*/src),
 # compiled on first start. Jars, config, data, log and pid file live under
-# target/dev-servers/<server>/, which is never committed. `start` returns as soon as the process is launched;
-# `wait` blocks until it answers. See deploy/dev/README.md.
+# target/dev-servers/<server>/, which is never committed. `start` returns as
+# soon as the process is launched; `wait` blocks until it answers. See
+# deploy/dev/README.md.
 
 set -euo pipefail
 
@@ -43,8 +44,9 @@ Environment:
 EOF
 }
 
-readonly SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-readonly REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
+readonly SCRIPT_DIR REPO_ROOT
 readonly STATE_DIR="${NAT_INGEST_DEV_SERVERS_DIR:-$REPO_ROOT/target/dev-servers}"
 readonly TIMEOUT_SECS="${NAT_INGEST_DEV_SERVERS_TIMEOUT:-180}"
 
@@ -171,6 +173,7 @@ launch_java() {
     fi
     (
         cd "$dir"
+        # shellcheck disable=SC2016 # expanded by the inner bash, on purpose
         setsid bash -c 'echo $$ >"$0"; exec "$@"' "$(pid_file "$name")" \
             "$java" "$(marker "$name")" "$@" \
             </dev/null >"$(log_file "$name")" 2>&1 9>&- &
@@ -231,6 +234,7 @@ kafka_port() { printf '%s' "$KAFKA_PORT"; }
 # an open port alone does not.
 kafka_ready() {
     local reply
+    # shellcheck disable=SC2016 # expanded by the inner bash, on purpose
     reply="$(timeout 5 bash -c '
         exec 3<>"/dev/tcp/127.0.0.1/$0" || exit 1
         printf "\x00\x00\x00\x0e\x00\x12\x00\x00\x00\x00\x00\x07\x00\x04nati" >&3
@@ -507,8 +511,10 @@ main() {
         esac
     done
 
+    # Each server in a subshell: one that fails (and exits) does not keep the
+    # others from being started, waited for or stopped.
     for name in "${names[@]}"; do
-        "${command}_one" "$name" || rc=$?
+        ("${command}_one" "$name") || rc=$?
     done
     return "$rc"
 }
