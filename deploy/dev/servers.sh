@@ -78,12 +78,31 @@ log_file() { printf '%s/server.log' "$(server_dir "$1")"; }
 # reboot never makes us signal an unrelated process that reused the pid.
 marker() { printf -- '-Dnat_ingest.dev_server=%s' "$(server_dir "$1")"; }
 
-# Prints the pid of the running server, or fails when there is none.
+# Prints the pid of the running server, or fails when there is none. The pid
+# file is the fast path; without one (say target/ was cleaned while the server
+# ran) the process is found by its marker argument and the file rewritten.
 running_pid() {
-    local name="$1" pid
-    pid="$(cat "$(pid_file "$name")" 2>/dev/null)" || return 1
-    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-    tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF -- "$(marker "$name") " || return 1
+    local name="$1" pid found
+    pid="$(cat "$(pid_file "$name")" 2>/dev/null)" || pid=""
+    if [[ "$pid" =~ ^[0-9]+$ ]] &&
+        grep -qzxF -- "$(marker "$name")" "/proc/$pid/cmdline" 2>/dev/null; then
+        printf '%s' "$pid"
+        return 0
+    fi
+
+    # grep's own command line holds the marker too; only a java process counts.
+    pid=""
+    while read -r found; do
+        found="${found#/proc/}"
+        found="${found%/cmdline}"
+        if [[ "$(cat "/proc/$found/comm" 2>/dev/null)" == java ]]; then
+            pid="$found"
+            break
+        fi
+    done < <(grep -lzxF -- "$(marker "$name")" /proc/[0-9]*/cmdline 2>/dev/null)
+    [[ -n "$pid" ]] || return 1
+    mkdir -p "$(server_dir "$name")"
+    printf '%s\n' "$pid" >"$(pid_file "$name")"
     printf '%s' "$pid"
 }
 
