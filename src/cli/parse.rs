@@ -1,7 +1,10 @@
 //! `nat-ingest parse`: files or stdin in, one NDJSON document per line out.
 //!
 //! The parsing core with nothing around it: useful to see what nat-ingest makes of a
-//! capture, to check a grammar edit, and to measure the encoder on a whole file. Lines
+//! capture, to check a grammar edit, and to measure the encoder on a whole file. One
+//! thread reads, one per core encodes chunks of lines, and the main thread writes the
+//! documents back in input order; the queues between them are bounded, so memory stays
+//! a few chunks deep whatever the input size. Lines
 //! end in LF or CRLF; empty lines are skipped; a line longer than `--max-line-bytes` is
 //! cut there, tagged, and the rest of it skipped, so no input can exhaust memory.
 
@@ -9,6 +12,7 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::path::PathBuf;
+use std::sync::{mpsc, Mutex};
 
 use anyhow::Context;
 use clap::Args;
@@ -51,9 +55,6 @@ struct Summary {
     unreadable_files: u64,
 }
 
-/// How many lines share one receive time (reading the clock per line costs more).
-const LINES_PER_CLOCK_READ: u64 = 256;
-
 pub fn parse(args: ParseArgs) -> anyhow::Result<()> {
     let settings = EncoderSettings::from_options(
         args.timezone.as_deref(),
@@ -73,8 +74,8 @@ pub fn parse(args: ParseArgs) -> anyhow::Result<()> {
         args.files.clone()
     };
     for path in &inputs {
-        let reader: Box<dyn Read> = if path.as_os_str() == "-" {
-            Box::new(io::stdin().lock())
+        let reader: Box<dyn Read + Send> = if path.as_os_str() == "-" {
+            Box::new(io::stdin())
         } else {
             match File::open(path) {
                 Ok(file) => Box::new(file),
@@ -121,27 +122,100 @@ pub fn parse(args: ParseArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Lines read before a chunk goes to a parser thread.
+const CHUNK_LINES: usize = 4096;
+/// Bytes read before a chunk goes to a parser thread.
+const CHUNK_BYTES: usize = 1 << 20;
+
+/// Lines on their way to a parser thread: one buffer, with where each line lies.
+struct Chunk {
+    sequence: u64,
+    received: jiff::Timestamp,
+    data: Vec<u8>,
+    /// (start, end, cut at the line limit) in `data`.
+    lines: Vec<(usize, usize, bool)>,
+}
+
+/// A chunk's documents and counts, on their way back to be written in order.
+struct Encoded {
+    sequence: u64,
+    documents: Vec<u8>,
+    lines: u64,
+    parsed: u64,
+    failures: Vec<(&'static str, u64)>,
+}
+
+/// Reads lines on one thread, encodes chunks of them on one thread per core, and
+/// writes the documents here, in input order.
 fn encode_lines(
     encoder: &Encoder,
-    reader: impl Read,
+    reader: Box<dyn Read + Send>,
     max_line_bytes: usize,
     out: &mut impl Write,
     summary: &mut Summary,
 ) -> io::Result<()> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Chunk>(workers * 2);
+    let chunk_rx = Mutex::new(chunk_rx);
+    let (done_tx, done_rx) = mpsc::sync_channel::<Encoded>(workers * 2);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let (chunk_rx, done_tx) = (&chunk_rx, done_tx.clone());
+            scope.spawn(move || {
+                // The lock is held only to take the next chunk.
+                while let Ok(chunk) = chunk_rx.lock().expect("no parser thread panics").recv() {
+                    if done_tx.send(encode_chunk(encoder, chunk)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        let reading = scope.spawn(move || read_chunks(reader, max_line_bytes, chunk_tx));
+
+        // Chunks finish out of order; hold the early ones until their turn.
+        let mut next = 0;
+        let mut waiting = BTreeMap::new();
+        let mut write_result = Ok(());
+        for encoded in done_rx {
+            waiting.insert(encoded.sequence, encoded);
+            while let Some(encoded) = waiting.remove(&next) {
+                next += 1;
+                summary.lines += encoded.lines;
+                summary.parsed += encoded.parsed;
+                for (tag, count) in encoded.failures {
+                    *summary.failures.entry(tag).or_default() += count;
+                }
+                if write_result.is_ok() {
+                    write_result = out.write_all(&encoded.documents);
+                }
+            }
+        }
+        let read_result = reading.join().expect("the reader thread does not panic");
+        write_result.and(read_result)
+    })
+}
+
+/// Splits the input into chunks of lines and hands them to the parser threads.
+fn read_chunks(
+    reader: Box<dyn Read + Send>,
+    max_line_bytes: usize,
+    chunks: mpsc::SyncSender<Chunk>,
+) -> io::Result<()> {
     let mut reader = BufReader::with_capacity(1 << 20, reader);
     let mut line = Vec::with_capacity(4096);
-    let mut document = Vec::with_capacity(4096);
-    let mut received = Received {
-        at: jiff::Timestamp::now(),
-        peer: None,
-        truncated: false,
+    let new_chunk = |sequence| Chunk {
+        sequence,
+        received: jiff::Timestamp::now(),
+        data: Vec::with_capacity(CHUNK_BYTES + 4096),
+        lines: Vec::with_capacity(CHUNK_LINES),
     };
-
+    let mut chunk = new_chunk(0);
     loop {
         line.clear();
         let (complete, truncated) = read_line(&mut reader, &mut line, max_line_bytes)?;
         if !complete && line.is_empty() {
-            return Ok(());
+            break;
         }
         if line.ends_with(b"\r") {
             line.pop();
@@ -149,21 +223,52 @@ fn encode_lines(
         if line.is_empty() {
             continue;
         }
-
-        summary.lines += 1;
-        if summary.lines % LINES_PER_CLOCK_READ == 0 {
-            received.at = jiff::Timestamp::now();
-        }
-        received.truncated = truncated;
-        document.clear();
-        let encoded = encoder.encode(&line, &received, &mut document);
-        document.push(b'\n');
-        out.write_all(&document)?;
-        match encoded.failure {
-            Some(tag) => *summary.failures.entry(tag).or_default() += 1,
-            None => summary.parsed += 1,
+        let start = chunk.data.len();
+        chunk.data.extend_from_slice(&line);
+        chunk.lines.push((start, chunk.data.len(), truncated));
+        if chunk.lines.len() >= CHUNK_LINES || chunk.data.len() >= CHUNK_BYTES {
+            let sequence = chunk.sequence + 1;
+            if chunks
+                .send(std::mem::replace(&mut chunk, new_chunk(sequence)))
+                .is_err()
+            {
+                return Ok(());
+            }
         }
     }
+    if !chunk.lines.is_empty() {
+        let _ = chunks.send(chunk);
+    }
+    Ok(())
+}
+
+fn encode_chunk(encoder: &Encoder, chunk: Chunk) -> Encoded {
+    let mut documents = Vec::with_capacity(chunk.data.len() * 3);
+    let mut encoded = Encoded {
+        sequence: chunk.sequence,
+        documents: Vec::new(),
+        lines: chunk.lines.len() as u64,
+        parsed: 0,
+        failures: Vec::new(),
+    };
+    for &(start, end, truncated) in &chunk.lines {
+        let received = Received {
+            at: chunk.received,
+            peer: None,
+            truncated,
+        };
+        let result = encoder.encode(&chunk.data[start..end], &received, &mut documents);
+        documents.push(b'\n');
+        match result.failure {
+            None => encoded.parsed += 1,
+            Some(tag) => match encoded.failures.iter_mut().find(|(t, _)| *t == tag) {
+                Some((_, count)) => *count += 1,
+                None => encoded.failures.push((tag, 1)),
+            },
+        }
+    }
+    encoded.documents = documents;
+    encoded
 }
 
 /// Reads one line without its LF into `line`, keeping at most `max` bytes.
