@@ -33,7 +33,10 @@ fuzz_target!(|input: Input| {
                 Err(_) => return,
             }
         }
-        assert!(buffer.len() <= read.len() + 2 * MAX_FRAME_BYTES + 16, "buffer grows unbounded");
+        assert!(
+            buffer.len() <= read.len() + 2 * MAX_FRAME_BYTES + 16,
+            "buffer grows unbounded"
+        );
     }
     while let Ok(Some(frame)) = framer.decode_eof(&mut buffer) {
         assert!(frame.bytes.len() <= MAX_FRAME_BYTES);
