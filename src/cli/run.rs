@@ -151,17 +151,17 @@ impl Settings {
     }
 }
 
-// ---------------------------------------------------------------------------
-// LEAD: complete this function. It is the only place that builds the encoder's
-// settings; `settings.config.parser` carries `timezone: Option<String>`,
-// `reference_time: Option<String>` (both already validated: the zone is known to
-// jiff, the time parses as RFC 3339), `grammars: Option<PathBuf>` and
-// `keep_original: bool`.
-// ---------------------------------------------------------------------------
-/// Builds the encoder's settings from the `[parser]` section.
+/// Builds the encoder's settings from the `[parser]` section: zone, reference time,
+/// grammar directory (a bad grammar file fails the start here, with file and line).
 pub fn encoder_settings(settings: &Settings) -> anyhow::Result<EncoderSettings> {
-    let _parser = &settings.config.parser;
-    Ok(EncoderSettings::default())
+    let parser = &settings.config.parser;
+    EncoderSettings::from_options(
+        parser.timezone.as_deref(),
+        parser.reference_time.as_deref(),
+        parser.grammars.as_deref(),
+        parser.keep_original,
+    )
+    .context("cannot set up the parser")
 }
 
 /// `nat-ingest run`.

@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ParserConfig {
-    /// IANA time zone for device-local times (RFC 3164 headers, AR session times).
-    ///
-    /// For example `Asia/Shanghai`. Default: unset, which means the host's time zone.
+    /// Time zone for device-local times without an offset (RFC 3164 headers, AR
+    /// session times): an IANA name such as `Asia/Shanghai` or a fixed offset such as
+    /// `+08:00`. Default: unset, which means the host's time zone.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
 
@@ -48,11 +48,11 @@ impl Default for ParserConfig {
 }
 
 impl ParserConfig {
-    /// Refuses a time zone jiff does not know and a reference time that is not RFC 3339.
+    /// Refuses a zone that is neither a UTC offset nor a known IANA name, and a
+    /// reference time that is not RFC 3339.
     pub fn validate(&self) -> Result<(), String> {
         if let Some(name) = &self.timezone {
-            jiff::tz::TimeZone::get(name)
-                .map_err(|e| format!("parser.timezone {name:?} is unknown: {e}"))?;
+            crate::time::Zone::parse(name).map_err(|e| format!("parser.timezone: {e}"))?;
         }
         if let Some(text) = &self.reference_time {
             text.parse::<jiff::Timestamp>()
