@@ -20,6 +20,8 @@
 #[cfg(feature = "runtime")]
 pub mod archive;
 #[cfg(feature = "runtime")]
+pub mod bulk;
+#[cfg(feature = "runtime")]
 pub mod cli;
 #[cfg(feature = "runtime")]
 pub mod config;

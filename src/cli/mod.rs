@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 
 pub mod parse;
 pub mod run;
+mod sink;
 
 /// Syslog ingestion for network NAT logs.
 #[derive(Debug, Parser)]

@@ -22,7 +22,7 @@ use clap::Args;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
 
-use crate::archive::ArchiveWriter;
+use super::sink::RunSink;
 use crate::config::listener::{ListenerConfig, ListenerKind};
 use crate::config::Config;
 use crate::document::{Encoder, EncoderSettings};
@@ -81,6 +81,12 @@ pub struct Overrides {
     /// Stand-in for "now" when a header has no year (parser.reference_time).
     #[arg(long, value_name = "RFC3339")]
     pub reference_time: Option<String>,
+
+    /// Send documents to Elasticsearch or OpenSearch at URL instead of the
+    /// archive (elasticsearch.urls). Repeatable, one per node; the rest of the
+    /// [elasticsearch] section keeps its values or defaults.
+    #[arg(long, value_name = "URL")]
+    pub elasticsearch: Vec<String>,
 }
 
 fn parse_listen(text: &str) -> Result<(ListenerKind, SocketAddr), String> {
@@ -145,6 +151,10 @@ impl Settings {
         if let Some(time) = &overrides.reference_time {
             config.parser.reference_time = Some(time.clone());
         }
+        if !overrides.elasticsearch.is_empty() {
+            let section = config.elasticsearch.get_or_insert_with(Default::default);
+            section.urls = overrides.elasticsearch.clone();
+        }
 
         config.validate()?;
         Ok(Settings { config })
@@ -207,8 +217,12 @@ async fn serve(settings: Settings, encoder: Arc<Encoder>) -> anyhow::Result<()> 
         None
     };
 
-    let writer = ArchiveWriter::open(&config.archive)?;
-    let pipeline = Pipeline::start(&config.pipeline, encoder, writer)?;
+    // Opening may block (Elasticsearch waits a moment for its server).
+    let sink_config = config.clone();
+    let sink = tokio::task::spawn_blocking(move || RunSink::open(&sink_config))
+        .await
+        .context("the sink start panicked")??;
+    let pipeline = Pipeline::start(&config.pipeline, encoder, sink)?;
 
     // Listeners last: from here on, messages flow.
     let shutdown = CancellationToken::new();
@@ -237,7 +251,7 @@ async fn serve(settings: Settings, encoder: Arc<Encoder>) -> anyhow::Result<()> 
         .collect();
     tracing::info!(
         listen = %listen.join(","),
-        archive = %config.archive.dir.display(),
+        sink = %RunSink::describe(config),
         metrics = %metrics_address.map_or("off".to_owned(), |a| a.to_string()),
         workers = config.pipeline.worker_count(),
         "Started."
@@ -362,6 +376,7 @@ mod tests {
             timezone: Some("Asia/Shanghai".into()),
             metrics: Some("127.0.0.1:0".parse().unwrap()),
             reference_time: Some("2025-07-23T00:00:00Z".into()),
+            elasticsearch: vec!["http://127.0.0.1:9200".into()],
         };
         let settings = Settings::resolve(Some(&file), &overrides).unwrap();
         let config = settings.config;
@@ -372,6 +387,10 @@ mod tests {
         assert_eq!(
             config.parser.reference_time.as_deref(),
             Some("2025-07-23T00:00:00Z")
+        );
+        assert_eq!(
+            config.elasticsearch.unwrap().urls,
+            ["http://127.0.0.1:9200"]
         );
     }
 

@@ -9,6 +9,7 @@
 //! `deploy/nat-ingest.toml` shows every key with its default.
 
 pub mod archive;
+pub mod elasticsearch;
 pub mod listener;
 pub mod metrics;
 pub mod parser;
@@ -20,6 +21,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use self::archive::ArchiveConfig;
+use self::elasticsearch::ElasticsearchConfig;
 use self::listener::{ListenerConfig, ListenerConfigError, ListenerKind};
 use self::metrics::MetricsConfig;
 use self::parser::ParserConfig;
@@ -54,6 +56,11 @@ pub struct Config {
     /// `[metrics]`: the Prometheus endpoint.
     #[serde(default)]
     pub metrics: MetricsConfig,
+
+    /// `[elasticsearch]`: when present, documents go to Elasticsearch or
+    /// OpenSearch instead of the archive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elasticsearch: Option<ElasticsearchConfig>,
 }
 
 impl Default for Config {
@@ -64,6 +71,7 @@ impl Default for Config {
             pipeline: PipelineConfig::default(),
             parser: ParserConfig::default(),
             metrics: MetricsConfig::default(),
+            elasticsearch: None,
         }
     }
 }
@@ -127,6 +135,9 @@ impl Config {
         self.archive.validate().map_err(ConfigError::Invalid)?;
         self.pipeline.validate().map_err(ConfigError::Invalid)?;
         self.parser.validate().map_err(ConfigError::Invalid)?;
+        if let Some(elasticsearch) = &self.elasticsearch {
+            elasticsearch.validate().map_err(ConfigError::Invalid)?;
+        }
         Ok(())
     }
 

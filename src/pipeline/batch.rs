@@ -5,9 +5,11 @@ use std::sync::Mutex;
 
 use jiff::Timestamp;
 
-use crate::document::{Encoded, Encoder, Received};
+use crate::document::{Dataset, Encoded, Encoder, Received};
 
-/// Encoded documents, one NDJSON line each, with the `@timestamp` of every line.
+/// Encoded documents, one NDJSON line each, with what the encoder said about each
+/// (`@timestamp`, dataset, fingerprint): the archive names files by the first, the
+/// bulk writer routes and names documents by all three.
 ///
 /// The buffers keep their capacity across `clear`, so a batch that goes around
 /// the pool stops allocating once it has seen its largest load.
@@ -15,8 +17,8 @@ use crate::document::{Encoded, Encoder, Received};
 pub struct DocumentBatch {
     /// Every document followed by `\n`.
     lines: Vec<u8>,
-    /// Where each line ends in `lines` (past its `\n`), and its `@timestamp`.
-    ends: Vec<(usize, Timestamp)>,
+    /// Where each line ends in `lines` (past its `\n`), and its encoder result.
+    ends: Vec<(usize, Encoded)>,
 }
 
 impl DocumentBatch {
@@ -24,15 +26,36 @@ impl DocumentBatch {
     pub fn encode(&mut self, encoder: &Encoder, frame: &[u8], received: &Received) -> Encoded {
         let encoded = encoder.encode(frame, received, &mut self.lines);
         self.lines.push(b'\n');
-        self.ends.push((self.lines.len(), encoded.timestamp));
+        self.ends.push((self.lines.len(), encoded));
         encoded
     }
 
-    /// Appends an already encoded document (without its newline).
+    /// Appends an already encoded document (without its newline) as plain syslog,
+    /// its fingerprint taken from the document itself.
     pub fn push(&mut self, document: &[u8], timestamp: Timestamp) {
+        let encoded = Encoded {
+            timestamp,
+            dataset: Dataset::Syslog,
+            failure: None,
+            fingerprint: crate::document::fingerprint(document, None),
+        };
+        self.push_encoded(document, encoded);
+    }
+
+    /// Appends an already encoded document (without its newline) with its
+    /// encoder result.
+    pub fn push_encoded(&mut self, document: &[u8], encoded: Encoded) {
         self.lines.extend_from_slice(document);
         self.lines.push(b'\n');
-        self.ends.push((self.lines.len(), timestamp));
+        self.ends.push((self.lines.len(), encoded));
+    }
+
+    /// Each line (with its `\n`) and its encoder result, in order.
+    pub fn documents(&self) -> impl Iterator<Item = (&[u8], &Encoded)> + '_ {
+        let starts = std::iter::once(0).chain(self.ends.iter().map(|&(end, _)| end));
+        starts
+            .zip(&self.ends)
+            .map(|(start, (end, encoded))| (&self.lines[start..*end], encoded))
     }
 
     /// Each line (with its `\n`) and its `@timestamp`, in order.
@@ -40,7 +63,7 @@ impl DocumentBatch {
         let starts = std::iter::once(0).chain(self.ends.iter().map(|&(end, _)| end));
         starts
             .zip(&self.ends)
-            .map(|(start, &(end, at))| (&self.lines[start..end], at))
+            .map(|(start, &(end, encoded))| (&self.lines[start..end], encoded.timestamp))
     }
 
     pub fn len(&self) -> usize {

@@ -73,13 +73,14 @@ fn encode_one(encoder: &Encoder, frame: &Frame, documents: &mut DocumentBatch) -
         Err(_) => {
             documents.truncate_bytes(mark);
             let fallback = fallback_document(&frame.bytes, &frame.received);
-            documents.push(&fallback, frame.received.at);
-            Encoded {
+            let encoded = Encoded {
                 timestamp: frame.received.at,
                 dataset: Dataset::Syslog,
                 failure: Some(ENCODER_PANIC_TAG),
                 fingerprint: crate::document::fingerprint(&frame.bytes, frame.received.peer),
-            }
+            };
+            documents.push_encoded(&fallback, encoded);
+            encoded
         }
     }
 }

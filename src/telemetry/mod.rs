@@ -7,6 +7,7 @@
 //! process-wide Prometheus recorder, and `endpoint::serve` answers `GET /metrics`.
 //! Without a recorder (unit tests, `check-config`) the counts go nowhere.
 
+pub mod bulk;
 pub mod endpoint;
 pub mod intake;
 pub mod pipeline;

@@ -1,0 +1,91 @@
+//! The sink `run` feeds: the archive, or Elasticsearch when `[elasticsearch]` (or
+//! `--elasticsearch`) is given. One enum rather than a generic `serve`, so the
+//! rest of `run` stays one non-generic function.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use crate::archive::{ArchiveError, ArchiveWriter};
+use crate::bulk::{BulkError, ElasticsearchSink};
+use crate::config::Config;
+use crate::pipeline::{DocumentBatch, Sink};
+
+/// The configured sink.
+pub enum RunSink {
+    Archive(ArchiveWriter),
+    Elasticsearch(ElasticsearchSink),
+}
+
+/// The error of whichever sink runs.
+#[derive(Debug, thiserror::Error)]
+pub enum RunSinkError {
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
+    #[error(transparent)]
+    Elasticsearch(#[from] BulkError),
+}
+
+impl RunSink {
+    /// Opens the sink the config asks for. Blocks (Elasticsearch waits a few
+    /// seconds for the server): call it where blocking is allowed.
+    pub fn open(config: &Config) -> anyhow::Result<RunSink> {
+        match &config.elasticsearch {
+            Some(elasticsearch) => Ok(RunSink::Elasticsearch(
+                ElasticsearchSink::start(elasticsearch)
+                    .context("cannot start the Elasticsearch sink")?,
+            )),
+            None => Ok(RunSink::Archive(ArchiveWriter::open(&config.archive)?)),
+        }
+    }
+
+    /// Where documents go, for the start line.
+    pub fn describe(config: &Config) -> String {
+        match &config.elasticsearch {
+            Some(elasticsearch) => format!("elasticsearch:{}", elasticsearch.urls.join(",")),
+            None => format!("archive:{}", config.archive.dir.display()),
+        }
+    }
+}
+
+impl Sink for RunSink {
+    type Error = RunSinkError;
+
+    fn append(&mut self, batch: &DocumentBatch, now: Instant) {
+        match self {
+            RunSink::Archive(sink) => Sink::append(sink, batch, now),
+            RunSink::Elasticsearch(sink) => sink.append(batch, now),
+        }
+    }
+
+    fn write_ready(&mut self, now: Instant) -> Result<(), RunSinkError> {
+        match self {
+            RunSink::Archive(sink) => Ok(Sink::write_ready(sink, now)?),
+            RunSink::Elasticsearch(sink) => Ok(sink.write_ready(now)?),
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        match self {
+            RunSink::Archive(sink) => Sink::next_deadline(sink),
+            RunSink::Elasticsearch(sink) => sink.next_deadline(),
+        }
+    }
+
+    fn flush_and_reopen(&mut self, now: Instant) -> Result<(), RunSinkError> {
+        match self {
+            RunSink::Archive(sink) => Ok(sink.flush_and_reopen(now)?),
+            RunSink::Elasticsearch(sink) => Ok(sink.flush_and_reopen(now)?),
+        }
+    }
+
+    fn report(&self, error: &RunSinkError, retry_in: Duration) {
+        match (self, error) {
+            (RunSink::Archive(sink), RunSinkError::Archive(e)) => sink.report(e, retry_in),
+            (RunSink::Elasticsearch(sink), RunSinkError::Elasticsearch(e)) => {
+                sink.report(e, retry_in)
+            }
+            (_, e) => tracing::error!(error = %e, "Sink failed."),
+        }
+    }
+}
