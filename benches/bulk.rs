@@ -23,8 +23,9 @@ const BATCH_DOCUMENTS: usize = 1000;
 /// Documents per bulk request (the default `max_batch_documents`).
 const REQUEST_DOCUMENTS: usize = 5000;
 
-fn batches() -> Vec<DocumentBatch> {
-    let settings = EncoderSettings::from_options(Some("+08:00"), None, None, true).unwrap();
+fn batches(keep_original: bool) -> Vec<DocumentBatch> {
+    let settings =
+        EncoderSettings::from_options(Some("+08:00"), None, None, keep_original).unwrap();
     let encoder = Encoder::new(settings);
     let received = Received {
         at: "2025-07-23T04:00:00Z".parse().unwrap(),
@@ -47,7 +48,7 @@ fn batches() -> Vec<DocumentBatch> {
         .collect()
 }
 
-fn router() -> IndexRouter {
+fn new_router() -> IndexRouter {
     IndexRouter::new(
         IndexPattern::parse("nat-%{+yyyy.MM.dd}").unwrap(),
         IndexPattern::parse("nat-syslog-%{+yyyy.MM.dd}").unwrap(),
@@ -55,31 +56,39 @@ fn router() -> IndexRouter {
 }
 
 fn bulk(c: &mut Criterion) {
-    let batches = batches();
+    let batches = batches(true);
     let documents: usize = batches.iter().map(DocumentBatch::len).sum();
     let bytes: usize = batches.iter().map(DocumentBatch::byte_len).sum();
 
     let mut group = c.benchmark_group("bulk");
     group.throughput(Throughput::Elements(documents as u64));
 
-    let mut router = router();
-    let mut body = BulkBody::default();
-    group.bench_function("sessions-20k/body", |b| {
-        b.iter(|| {
-            for batch in &batches {
-                for (line, encoded) in batch.documents() {
-                    let index = router.target(encoded.dataset, encoded.timestamp);
-                    body.push(index, encoded.fingerprint, line);
-                    if body.len() == REQUEST_DOCUMENTS {
-                        black_box(body.as_bytes());
-                        body.clear();
+    // With event.original (about 1.5 KB a document), then without (the
+    // `keep_original = false` setting, about half that).
+    let without_original = batches(false);
+    for (name, input) in [
+        ("sessions-20k/body", &batches),
+        ("sessions-20k/body-no-original", &without_original),
+    ] {
+        let mut router = new_router();
+        let mut body = BulkBody::default();
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                for batch in input {
+                    for (line, encoded) in batch.documents() {
+                        let index = router.target(encoded.dataset, encoded.timestamp);
+                        body.push(index, encoded.fingerprint, line);
+                        if body.len() == REQUEST_DOCUMENTS {
+                            black_box(body.as_bytes());
+                            body.clear();
+                        }
                     }
                 }
-            }
-            black_box(body.as_bytes());
-            body.clear();
-        })
-    });
+                black_box(body.as_bytes());
+                body.clear();
+            })
+        });
+    }
 
     let mut copy = Vec::with_capacity(bytes);
     group.bench_function("baseline/copy-lines", |b| {
@@ -96,7 +105,7 @@ fn bulk(c: &mut Criterion) {
     group.finish();
 
     // One closed request, compressed as the sink sends it.
-    let mut router = router();
+    let mut router = new_router();
     let mut request = BulkBody::default();
     for batch in &batches {
         for (line, encoded) in batch.documents().take(REQUEST_DOCUMENTS / batches.len()) {

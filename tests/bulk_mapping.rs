@@ -99,3 +99,31 @@ fn opensearch_maps_the_schema() {
 fn elasticsearch_maps_the_schema() {
     documents_land_with_the_schema_mapping(Server::elasticsearch());
 }
+
+/// With `data_stream = true` the template declares data streams, and the
+/// documents land in them.
+#[test]
+fn opensearch_data_streams_receive_documents() {
+    let server = Server::opensearch();
+    let run = bulk_support::run_id("stream");
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(&server, &run, dir.path());
+    config.data_stream = true;
+    config.session_index = Some(format!("{run}-huawei.session-default"));
+    config.syslog_index = Some(format!("{run}-syslog-default"));
+    let batch = session_batch(DOCUMENTS);
+
+    let mut sink = ElasticsearchSink::start(&config).unwrap();
+    write_all(&mut sink, &[&batch]);
+    drop(sink);
+
+    let stream = format!("{run}-huawei.session-default");
+    let (status, answer) = server.request(Method::GET, &format!("_data_stream/{stream}"), None);
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["data_streams"][0]["name"], stream.as_str());
+    assert_eq!(
+        server.count(&stream, json!({"match_all": {}})),
+        DOCUMENTS as u64
+    );
+    server.clean_up(&run);
+}

@@ -149,13 +149,21 @@ impl Shared {
     }
 }
 
+/// Compresses `body` on the blocking pool: gzip is CPU work that would stall
+/// the reactor, and the pool lets several requests compress at once.
+async fn with_payload(shared: &Arc<Shared>, body: BulkBody) -> (BulkBody, Bytes) {
+    let shared = shared.clone();
+    tokio::task::spawn_blocking(move || {
+        let payload = shared.payload(&body);
+        (body, payload)
+    })
+    .await
+    .expect("compressing into memory does not panic")
+}
+
 /// Sends `body` until every item is final, then returns it to the pool.
-pub async fn deliver(
-    shared: Arc<Shared>,
-    mut body: BulkBody,
-    mut payload: Bytes,
-    permit: OwnedSemaphorePermit,
-) {
+pub async fn deliver(shared: Arc<Shared>, body: BulkBody, permit: OwnedSemaphorePermit) {
+    let (mut body, mut payload) = with_payload(&shared, body).await;
     let mut backoff = shared.backoff();
     let mut results: Vec<ItemResult> = Vec::new();
     loop {
@@ -295,7 +303,7 @@ pub async fn deliver(
         }
         .emit();
         shared.pool.give(std::mem::replace(&mut body, next));
-        payload = shared.payload(&body);
+        (body, payload) = with_payload(&shared, body).await;
         tokio::time::sleep(pause).await;
     }
 

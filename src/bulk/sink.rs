@@ -5,8 +5,10 @@
 //! several requests in flight wants async. Rather than make the pipeline async,
 //! the sink owns a one-worker runtime (`bulk-io`) and uses it as an engine: the
 //! sink thread routes documents and writes bulk bodies (CPU work that belongs
-//! off the reactor), compresses a closed body, takes an in-flight permit, and
-//! spawns a task (`deliver`) that owns the body until every item is final.
+//! off the reactor), takes an in-flight permit for a closed body, and spawns a
+//! task (`deliver`) that owns the body until every item is final. The task
+//! gzips the body on the runtime's blocking pool, so that several requests
+//! compress on several cores while the sink thread goes on routing.
 //!
 //! Back-pressure is the permit: when all `max_in_flight_requests` are out, the
 //! sink thread waits in `write_ready` for one to come back, stops taking
@@ -159,9 +161,7 @@ impl ElasticsearchSink {
             shared
                 .unfinished
                 .fetch_add(body.len() as u64, Ordering::Relaxed);
-            let payload = shared.payload(&body);
-            self.runtime()
-                .spawn(deliver(shared.clone(), body, payload, permit));
+            self.runtime().spawn(deliver(shared.clone(), body, permit));
             RequestsInFlight {
                 count: shared.config.max_in_flight_requests - shared.permits.available_permits(),
             }

@@ -146,6 +146,11 @@ impl Server {
     /// deletes), template and policies.
     pub fn clean_up(&self, run: &str) {
         use reqwest::Method;
+        let (_, streams) = self.request(Method::GET, &format!("_data_stream/{run}-*"), None);
+        for stream in streams["data_streams"].as_array().into_iter().flatten() {
+            let name = stream["name"].as_str().unwrap();
+            self.request(Method::DELETE, &format!("_data_stream/{name}"), None);
+        }
         let (_, indices) = self.request(
             Method::GET,
             &format!("_cat/indices/{run}-*?format=json"),
