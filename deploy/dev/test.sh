@@ -3,7 +3,8 @@
 #
 #   1. starts OpenSearch, Kafka and Elasticsearch (deploy/dev/servers.sh) in the
 #      background,
-#   2. builds the crate, its tests and benches while they come up,
+#   2. unpacks rsyslog (deploy/dev/real-senders.sh) and builds the crate, its tests
+#      and benches while they come up,
 #   3. waits for them, runs every test with the `integration` feature on
 #      (unit, property, integration and end-to-end tests; benches run once each
 #      as tests, so they cannot rot),
@@ -40,6 +41,9 @@ if ! deploy/dev/servers.sh status >/dev/null 2>&1; then
 fi
 deploy/dev/servers.sh start > target/dev-servers-start.log 2>&1 &
 servers_pid=$!
+
+step "unpacking real syslog senders (rsyslog) for the end-to-end tests"
+deploy/dev/real-senders.sh
 
 step "building the crate, its tests and benches"
 cargo build --features integration --all-targets

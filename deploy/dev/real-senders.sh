@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Fetches real syslog senders for the end-to-end tests, without installing them as
+# the system logger: rsyslog (and the two libraries it needs) from Debian's packages,
+# unpacked under target/real-senders/root. Idempotent; prints the root directory.
+#
+# rsyslog and syslog-ng conflict as system loggers, so neither is installed with
+# apt-get install: `apt-get download` and `dpkg-deb -x` only unpack the files.
+
+set -euo pipefail
+
+readonly ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+readonly OUT="${NAT_INGEST_REAL_SENDERS_DIR:-$ROOT_DIR/target/real-senders}"
+readonly PACKAGES=(rsyslog libestr0 libfastjson4)
+
+if [ -x "$OUT/root/usr/sbin/rsyslogd" ]; then
+    echo "$OUT/root"
+    exit 0
+fi
+
+mkdir -p "$OUT/debs" "$OUT/root"
+cd "$OUT/debs"
+if ! apt-get download "${PACKAGES[@]}" >/dev/null 2>&1; then
+    # A fresh machine has no package lists yet.
+    apt-get update -qq >/dev/null
+    apt-get download "${PACKAGES[@]}" >/dev/null
+fi
+for deb in ./*.deb; do
+    dpkg-deb -x "$deb" "$OUT/root"
+done
+echo "$OUT/root"
