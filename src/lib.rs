@@ -32,6 +32,8 @@ pub mod listener;
 #[cfg(feature = "runtime")]
 pub mod pipeline;
 #[cfg(feature = "runtime")]
+pub mod replay;
+#[cfg(feature = "runtime")]
 pub mod telemetry;
 
 pub mod syslog;

@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 pub mod parse;
+pub mod replay;
 pub mod run;
 mod sink;
 
@@ -26,4 +27,6 @@ pub enum Command {
     Run(run::RunArgs),
     /// Validate a config file and print the effective settings.
     CheckConfig(run::CheckConfigArgs),
+    /// Replay captured logs (text, archive NDJSON, pcap) into the pipeline or another collector.
+    Replay(replay::ReplayArgs),
 }
