@@ -23,7 +23,7 @@ const BATCH_DOCUMENTS: usize = 1000;
 /// Documents per bulk request (the default `max_batch_documents`).
 const REQUEST_DOCUMENTS: usize = 5000;
 
-fn batches(keep_original: bool) -> Vec<DocumentBatch> {
+fn encode_batches(keep_original: bool) -> Vec<DocumentBatch> {
     let settings =
         EncoderSettings::from_options(Some("+08:00"), None, None, keep_original).unwrap();
     let encoder = Encoder::new(settings);
@@ -56,7 +56,7 @@ fn new_router() -> IndexRouter {
 }
 
 fn bulk(c: &mut Criterion) {
-    let batches = batches(true);
+    let batches = encode_batches(true);
     let documents: usize = batches.iter().map(DocumentBatch::len).sum();
     let bytes: usize = batches.iter().map(DocumentBatch::byte_len).sum();
 
@@ -65,7 +65,7 @@ fn bulk(c: &mut Criterion) {
 
     // With event.original (about 1.5 KB a document), then without (the
     // `keep_original = false` setting, about half that).
-    let without_original = batches(false);
+    let without_original = encode_batches(false);
     for (name, input) in [
         ("sessions-20k/body", &batches),
         ("sessions-20k/body-no-original", &without_original),

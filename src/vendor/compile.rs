@@ -89,41 +89,122 @@ pub enum Step {
     Literal(u8),
 }
 
-/// Names (keys or normalised labels) → field index, probed by length and end bytes.
+/// Names (keys or normalised labels) → field index: an open-addressed table probed
+/// by a hash of the name's first and last bytes.
+///
+/// A probe compares words, not bytes: a name of at most 24 bytes is fully covered
+/// by its first, middle and last eight (overlapping) bytes, so two names of the same
+/// length with the same three words are the same name. Longer names are compared in
+/// full. This keeps the per-value lookup free of `memcmp` calls.
 #[derive(Debug, Default)]
 pub struct NameIndex {
-    buckets: Vec<Vec<(Box<[u8]>, u8)>>,
+    /// A power-of-two number of slots, at most half full; empty when no names.
+    slots: Vec<Slot>,
 }
 
-const BUCKETS: usize = 64;
+#[derive(Debug, Default, Clone)]
+struct Slot {
+    /// `None` for a free slot.
+    words: Option<Words>,
+    name: Box<[u8]>,
+    index: u8,
+}
+
+/// A name's length and its first, middle and last eight bytes (fewer, zero-padded,
+/// when it is short).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Words {
+    len: usize,
+    head: u64,
+    middle: u64,
+    tail: u64,
+}
+
+/// Names longer than this are compared byte by byte after their words match.
+const MAX_WORD_COVERED_BYTES: usize = 24;
+
+impl Words {
+    #[inline]
+    fn of(name: &[u8]) -> Words {
+        let len = name.len();
+        let word = |bytes: &[u8]| {
+            let mut padded = [0u8; 8];
+            padded[..bytes.len()].copy_from_slice(bytes);
+            u64::from_le_bytes(padded)
+        };
+        let (head, middle, tail) = if len >= 8 {
+            let head = u64::from_le_bytes(name[..8].try_into().expect("eight bytes"));
+            let tail = u64::from_le_bytes(name[len - 8..].try_into().expect("eight bytes"));
+            let middle = match name.get(8..16) {
+                Some(middle) => u64::from_le_bytes(middle.try_into().expect("eight bytes")),
+                None => 0,
+            };
+            (head, middle, tail)
+        } else {
+            (word(name), 0, 0)
+        };
+        Words {
+            len,
+            head,
+            middle,
+            tail,
+        }
+    }
+
+    #[inline]
+    fn slot(&self, mask: usize) -> usize {
+        let mixed = (self.head ^ self.tail.rotate_left(29) ^ self.len as u64)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (mixed >> 40) as usize & mask
+    }
+}
 
 impl NameIndex {
     fn insert(&mut self, name: &[u8], index: u8) -> bool {
-        if self.buckets.is_empty() {
-            self.buckets = (0..BUCKETS).map(|_| Vec::new()).collect();
-        }
-        let bucket = &mut self.buckets[Self::bucket(name)];
-        if bucket.iter().any(|(n, _)| **n == *name) {
+        if self.get(name).is_some() {
             return false;
         }
-        bucket.push((name.into(), index));
+        let used = self.slots.iter().filter(|s| s.words.is_some()).count();
+        if (used + 1) * 2 > self.slots.len() {
+            let old = std::mem::take(&mut self.slots);
+            self.slots = vec![Slot::default(); (old.len() * 2).max(16)];
+            for slot in old.into_iter().filter(|s| s.words.is_some()) {
+                self.place(slot);
+            }
+        }
+        self.place(Slot {
+            words: Some(Words::of(name)),
+            name: name.into(),
+            index,
+        });
         true
+    }
+
+    fn place(&mut self, slot: Slot) {
+        let mask = self.slots.len() - 1;
+        let mut at = slot.words.expect("an occupied slot").slot(mask);
+        while self.slots[at].words.is_some() {
+            at = (at + 1) & mask;
+        }
+        self.slots[at] = slot;
     }
 
     #[inline]
     pub fn get(&self, name: &[u8]) -> Option<u8> {
-        if self.buckets.is_empty() {
+        if self.slots.is_empty() {
             return None;
         }
-        let bucket = &self.buckets[Self::bucket(name)];
-        bucket.iter().find(|(n, _)| **n == *name).map(|(_, i)| *i)
-    }
-
-    #[inline]
-    fn bucket(name: &[u8]) -> usize {
-        let first = name.first().copied().unwrap_or(0) as usize;
-        let last = name.last().copied().unwrap_or(0) as usize;
-        (name.len().wrapping_mul(31) ^ first.wrapping_mul(7) ^ last) % BUCKETS
+        let words = Words::of(name);
+        let mask = self.slots.len() - 1;
+        let mut at = words.slot(mask);
+        loop {
+            let slot = &self.slots[at];
+            let found = slot.words?;
+            if found == words && (words.len <= MAX_WORD_COVERED_BYTES || *slot.name == *name) {
+                return Some(slot.index);
+            }
+            at = (at + 1) & mask;
+        }
     }
 }
 
@@ -472,4 +553,39 @@ fn is_key(key: &[u8]) -> bool {
 /// Grammar strings live as long as the process: they are loaded once at start.
 fn leak(text: String) -> &'static str {
     Box::leak(text.into_boxed_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn name_index_finds_exactly_the_inserted_names(
+            names in proptest::collection::vec("[A-Za-z][A-Za-z0-9_-]{0,30}", 1..60),
+            probes in proptest::collection::vec("[A-Za-z][A-Za-z0-9_-]{0,30}", 0..20),
+        ) {
+            let mut index = NameIndex::default();
+            let mut model: Vec<(Vec<u8>, u8)> = Vec::new();
+            for (i, name) in names.iter().enumerate() {
+                let fresh = !model.iter().any(|(n, _)| n == name.as_bytes());
+                proptest::prop_assert_eq!(index.insert(name.as_bytes(), i as u8), fresh);
+                if fresh {
+                    model.push((name.as_bytes().to_vec(), i as u8));
+                }
+            }
+            for probe in names.iter().chain(&probes) {
+                let want = model.iter().find(|(n, _)| n == probe.as_bytes()).map(|(_, i)| *i);
+                proptest::prop_assert_eq!(index.get(probe.as_bytes()), want);
+            }
+            // Names that differ only in one byte past the words' reach.
+            let long = b"DestinationNatPortNumberOfTheSession";
+            let mut other = *long;
+            other[26] = b'x';
+            let mut index = NameIndex::default();
+            index.insert(long, 1);
+            proptest::prop_assert_eq!(index.get(long), Some(1));
+            proptest::prop_assert_eq!(index.get(&other), None);
+        }
+    }
 }

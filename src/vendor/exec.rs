@@ -5,7 +5,7 @@
 //! converts each captured value to its type and stores it in the document. A failure in
 //! either pass stops the grammar; the caller then keeps only the header fields.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 
 use super::compile::{
     normalise_label, BodyPlan, FieldPlan, Grammar, Kind, Layout, Step, Target, MAX_FIELDS,
@@ -383,10 +383,94 @@ pub fn parse_ip(raw: &[u8]) -> Option<IpAddr> {
     if let Some(v4) = parse_dotted_quad(raw) {
         return Some(IpAddr::V4(v4));
     }
-    if raw.len() > 45 || !raw.contains(&b':') {
+    if raw.len() > 45 {
         return None;
     }
-    std::str::from_utf8(raw).ok()?.parse().ok()
+    parse_ipv6(raw).map(IpAddr::V6)
+}
+
+/// RFC 4291 text, read as std's parser reads it: one to four hex digits per group,
+/// at most one `::` standing for one or more zero groups, and a dotted quad allowed
+/// only as the last 32 bits. The fast path for IPv6, checked against std by a property.
+fn parse_ipv6(raw: &[u8]) -> Option<Ipv6Addr> {
+    let mut groups = [0u16; 8];
+    let mut count = 0;
+    // Where `::` stands, as a count of the groups before it.
+    let mut gap = None;
+    let mut at = 0;
+    if raw.starts_with(b"::") {
+        gap = Some(0);
+        at = 2;
+        if raw.len() == 2 {
+            return Some(Ipv6Addr::UNSPECIFIED);
+        }
+    }
+
+    loop {
+        // A group: hex digits, or a dotted quad that ends the address.
+        let start = at;
+        let mut value = 0u16;
+        while let Some(digit) = raw.get(at).and_then(|b| hex_value(*b)) {
+            if at - start == 4 {
+                return None;
+            }
+            value = value << 4 | digit;
+            at += 1;
+        }
+        if at == start {
+            return None;
+        }
+        if raw.get(at) == Some(&b'.') {
+            if count + 2 > groups.len() {
+                return None;
+            }
+            let [a, b, c, d] = parse_dotted_quad(&raw[start..])?.octets();
+            groups[count] = u16::from_be_bytes([a, b]);
+            groups[count + 1] = u16::from_be_bytes([c, d]);
+            count += 2;
+            break;
+        }
+        *groups.get_mut(count)? = value;
+        count += 1;
+
+        // The separator: the end, `:` before the next group, or the one `::`.
+        match raw.get(at) {
+            None => break,
+            Some(b':') if raw.get(at + 1) == Some(&b':') => {
+                if gap.is_some() {
+                    return None;
+                }
+                gap = Some(count);
+                at += 2;
+                if at == raw.len() {
+                    break;
+                }
+            }
+            Some(b':') => at += 1,
+            Some(_) => return None,
+        }
+    }
+
+    match gap {
+        None if count == 8 => Some(Ipv6Addr::from(groups)),
+        // `::` stands for at least one zero group.
+        Some(before) if count < 8 => {
+            let mut full = [0u16; 8];
+            full[..before].copy_from_slice(&groups[..before]);
+            full[8 - (count - before)..].copy_from_slice(&groups[before..count]);
+            Some(Ipv6Addr::from(full))
+        }
+        _ => None,
+    }
+}
+
+fn hex_value(b: u8) -> Option<u16> {
+    match b {
+        b'0'..=b'9' => Some((b - b'0') as u16),
+        b'a'..=b'f' => Some((b - b'a' + 10) as u16),
+        b'A'..=b'F' => Some((b - b'A' + 10) as u16),
+        _ => None,
+    }
 }
 
 /// Four decimal octets 0–255 without leading zeros; the fast path for IPv4.
@@ -581,11 +665,80 @@ mod tests {
         }
     }
 
+    /// std's reading of `text`, as `parse_ip` bounds it (at most 45 bytes).
+    fn std_ip(text: &str) -> Option<IpAddr> {
+        (text.len() <= 45).then(|| text.parse().ok()).flatten()
+    }
+
+    /// IPv6 text in the forms senders use: full or `::`-compressed, padded or not,
+    /// upper- or lower-case, maybe ending in a dotted quad.
+    fn ipv6_text(
+        groups: [u16; 8],
+        gap: (usize, usize),
+        padded: bool,
+        upper: bool,
+        dotted: bool,
+    ) -> String {
+        let hex = |g: u16| match (padded, upper) {
+            (true, true) => format!("{g:04X}"),
+            (true, false) => format!("{g:04x}"),
+            (false, true) => format!("{g:X}"),
+            (false, false) => format!("{g:x}"),
+        };
+        let mut parts: Vec<String> = groups.iter().map(|g| hex(*g)).collect();
+        if dotted {
+            let [a, b] = groups[6].to_be_bytes();
+            let [c, d] = groups[7].to_be_bytes();
+            parts.truncate(6);
+            parts.push(format!("{a}.{b}.{c}.{d}"));
+        }
+        let (start, len) = gap;
+        if len == 0 || start >= parts.len() {
+            return parts.join(":");
+        }
+        let end = (start + len).min(parts.len());
+        format!("{}::{}", parts[..start].join(":"), parts[end..].join(":"))
+    }
+
     proptest::proptest! {
         #[test]
         fn fast_ipv4_agrees_with_std(text in "[0-9.]{0,16}") {
             let std_result = text.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4);
             proptest::prop_assert_eq!(parse_ip(text.as_bytes()), std_result);
+        }
+
+        #[test]
+        fn fast_ipv6_agrees_with_std_on_any_text(text in "[0-9a-fA-F:.]{0,46}") {
+            proptest::prop_assert_eq!(parse_ip(text.as_bytes()), std_ip(&text));
+        }
+
+        #[test]
+        fn fast_ipv6_agrees_with_std_on_address_forms(
+            groups in proptest::array::uniform8(proptest::prop_oneof![
+                proptest::strategy::Just(0u16), 0u16..=0xffff,
+            ]),
+            gap in (0usize..9, 0usize..9),
+            padded: bool,
+            upper: bool,
+            dotted: bool,
+            cut in 0usize..48,
+            insert in proptest::prop_oneof![
+                proptest::strategy::Just(""), proptest::strategy::Just(":"),
+                proptest::strategy::Just("::"), proptest::strategy::Just("."),
+                proptest::strategy::Just("0"), proptest::strategy::Just("g"),
+            ],
+        ) {
+            let text = ipv6_text(groups, gap, padded, upper, dotted);
+            proptest::prop_assert_eq!(parse_ip(text.as_bytes()), std_ip(&text));
+            // The same text damaged at one place: a byte cut out or one put in.
+            let at = cut.min(text.len());
+            let mut damaged = text.clone();
+            if insert.is_empty() && at < text.len() {
+                damaged.remove(at);
+            } else {
+                damaged.insert_str(at, insert);
+            }
+            proptest::prop_assert_eq!(parse_ip(damaged.as_bytes()), std_ip(&damaged));
         }
     }
 
