@@ -227,6 +227,10 @@ impl Sink for ElasticsearchSink {
     }
 
     fn write_ready(&mut self, now: Instant) -> Result<(), BulkError> {
+        // Stopped: take nothing more until a request task gets through again.
+        if let Some(reason) = self.shared.stopped_reason() {
+            return Err(BulkError::Stopped(reason));
+        }
         if self.open.deadline().is_some_and(|due| due <= now) {
             self.close_open();
         }
@@ -294,5 +298,136 @@ impl Drop for ElasticsearchSink {
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_timeout(Duration::from_secs(1));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The credentials cases need a server that refuses them, and the dev
+    //! servers run without a security plugin; so these tests answer HTTP
+    //! themselves, with canned responses, for exactly that fault.
+
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+
+    use super::*;
+    use crate::document::{Dataset, Encoded};
+
+    /// Serves canned answers on a loopback port: `answer(method_and_path)`
+    /// gives the status and body for each request.
+    fn fake_server(answer: fn(&str) -> (u16, &'static str)) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                std::thread::spawn(move || serve(stream, answer));
+            }
+        });
+        url
+    }
+
+    fn serve(stream: std::net::TcpStream, answer: fn(&str) -> (u16, &'static str)) {
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut writer = stream;
+        loop {
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+                return;
+            }
+            let mut length = 0;
+            loop {
+                let mut header = String::new();
+                reader.read_line(&mut header).unwrap();
+                if header.trim().is_empty() {
+                    break;
+                }
+                let lower = header.to_ascii_lowercase();
+                if let Some(value) = lower.strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let (status, text) = answer(request_line.trim());
+            let response = format!(
+                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{text}",
+                text.len()
+            );
+            if writer.write_all(response.as_bytes()).is_err() {
+                return;
+            }
+        }
+    }
+
+    fn config(url: String, dir: &std::path::Path) -> ElasticsearchConfig {
+        ElasticsearchConfig {
+            urls: vec![url],
+            dead_letter_file: dir.join("dead.ndjson"),
+            max_batch_age_ms: 1,
+            flush_timeout_secs: 1,
+            ..ElasticsearchConfig::default()
+        }
+    }
+
+    const ROOT: &str = r#"{"version":{"distribution":"opensearch","number":"2.19.1"}}"#;
+    const REFUSED: &str = r#"{"error":"security_exception","status":401}"#;
+
+    /// Refused credentials at start fail the start, with the status in the message.
+    #[test]
+    fn refused_credentials_fail_the_start() {
+        let url = fake_server(|_| (401, REFUSED));
+        let dir = tempfile::tempdir().unwrap();
+        let error = match ElasticsearchSink::start(&config(url, dir.path())) {
+            Ok(_) => panic!("started with refused credentials"),
+            Err(e) => crate::telemetry::error_chain(&e),
+        };
+        assert!(error.contains("refused the credentials (401)"), "{error}");
+    }
+
+    /// A 403 on `_bulk` stops the sink: it takes nothing more, keeps the
+    /// documents, and a flush fails instead of dropping them.
+    #[test]
+    fn forbidden_bulk_stops_the_sink_and_keeps_the_documents() {
+        let url = fake_server(|request| match request {
+            r if r.starts_with("GET / ") => (200, ROOT),
+            r if r.contains("_bulk") => (403, r#"{"error":"forbidden","status":403}"#),
+            _ => (200, "{}"),
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let mut sink = ElasticsearchSink::start(&config(url, dir.path())).unwrap();
+
+        let mut batch = DocumentBatch::default();
+        let encoded = Encoded {
+            timestamp: jiff::Timestamp::UNIX_EPOCH,
+            dataset: Dataset::Syslog,
+            failure: None,
+            fingerprint: 7,
+        };
+        batch.push_encoded(b"{\"n\":1}", encoded);
+        let start = Instant::now();
+        sink.append(&batch, start);
+        sink.write_ready(start + Duration::from_millis(5)).unwrap();
+
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let error = loop {
+            match sink.write_ready(Instant::now()) {
+                Err(e) => break e,
+                Ok(()) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                Ok(()) => panic!("the sink did not stop"),
+            }
+        };
+        assert!(
+            matches!(&error, BulkError::Stopped(r) if r.contains("403")),
+            "{error}"
+        );
+        assert_eq!(sink.unfinished(), 1);
+        assert!(matches!(
+            sink.flush_and_reopen(Instant::now()),
+            Err(BulkError::Stopped(_))
+        ));
+        assert!(!dir.path().join("dead.ndjson").exists());
     }
 }
