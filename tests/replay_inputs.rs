@@ -234,6 +234,63 @@ fn pcap_and_pcapng_captures() {
     }
 }
 
+/// Syslog over TCP in a capture: two connections, one octet-counted and one
+/// LF-framed, cut into 700-byte segments sent out of order and retransmitted,
+/// plus an HTTP flow that must be skipped.
+#[test]
+fn pcap_with_tcp_flows_in_both_framings() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut octets = Vec::new();
+    let mut lf = Vec::new();
+    for n in 0..MESSAGES {
+        let line = message("octets", n);
+        octets.extend_from_slice(format!("{} {line}", line.len()).as_bytes());
+        lf.extend_from_slice(message("lf", n).as_bytes());
+        lf.push(b'\n');
+    }
+    let capture_start = 1_690_081_200;
+    let mut packets = Vec::new();
+    for (port, stream) in [(40001, &octets), (40002, &lf)] {
+        let first = 4_000_000_000u32; // Wraps within the stream.
+        packets.push((capture_start, tcp_packet(port, first, 0x02, b"")));
+        let chunks: Vec<(usize, &[u8])> = stream
+            .chunks(700)
+            .enumerate()
+            .map(|(i, c)| (i * 700, c))
+            .collect();
+        for pair in chunks.chunks(2) {
+            // Each pair goes out swapped, and its first half twice.
+            for &(offset, chunk) in pair.iter().rev().chain(pair.first()) {
+                let sequence = first.wrapping_add(1).wrapping_add(offset as u32);
+                packets.push((capture_start, tcp_packet(port, sequence, 0x18, chunk)));
+            }
+        }
+        let end = first.wrapping_add(1).wrapping_add(stream.len() as u32);
+        packets.push((capture_start, tcp_packet(port, end, 0x11, b"")));
+    }
+    packets.push((
+        capture_start,
+        tcp_packet(40003, 7, 0x18, b"GET / HTTP/1.1\r\n\r\n"),
+    ));
+
+    let pcap = dir.path().join("tcp.pcap");
+    std::fs::write(&pcap, write_pcap(&packets)).unwrap();
+    let archive = dir.path().join("archive");
+    let output = replay(
+        &[
+            "--archive",
+            archive.to_str().unwrap(),
+            pcap.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(output.status.success());
+    let (documents, tags) = archived_tags(&archive);
+    assert_eq!(documents, 2 * MESSAGES);
+    assert_eq!(tags["octets"], (0..MESSAGES).collect::<Vec<_>>());
+    assert_eq!(tags["lf"], (0..MESSAGES).collect::<Vec<_>>());
+}
+
 #[test]
 fn an_unreadable_input_fails_the_run_but_not_the_others() {
     let dir = tempfile::tempdir().unwrap();
@@ -277,6 +334,32 @@ fn udp_packet(payload: &[u8], port: u16) -> Vec<u8> {
     packet.extend_from_slice(&port.to_be_bytes());
     packet.extend_from_slice(&(length as u16).to_be_bytes());
     packet.extend_from_slice(&[0, 0]);
+    packet.extend_from_slice(payload);
+    packet
+}
+
+/// IPv4 + TCP from 192.0.2.33:`port` to port 601 with `flags`.
+fn tcp_packet(port: u16, sequence: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+    let total = 40 + payload.len();
+    let mut packet = vec![
+        0x45,
+        0,
+        (total >> 8) as u8,
+        total as u8,
+        0,
+        0,
+        0x40,
+        0,
+        64,
+        6,
+        0,
+        0,
+    ];
+    packet.extend_from_slice(&[192, 0, 2, 33, 127, 0, 0, 1]);
+    packet.extend_from_slice(&port.to_be_bytes());
+    packet.extend_from_slice(&601u16.to_be_bytes());
+    packet.extend_from_slice(&sequence.to_be_bytes());
+    packet.extend_from_slice(&[0, 0, 0, 0, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
     packet.extend_from_slice(payload);
     packet
 }

@@ -1,4 +1,4 @@
-//! Capture inputs: pcap and pcapng files of syslog over UDP.
+//! Capture inputs: pcap and pcapng files of syslog over UDP and TCP.
 //!
 //! Both formats are read here, by hand, as a stream of blocks: the formats are
 //! small, and a crate would bring a second way of reading bytes for two headers.
@@ -8,16 +8,15 @@
 //!
 //! Each frame goes through [`super::packet`]; a UDP payload that begins like a
 //! syslog PRI (`<` and a digit) becomes a record, stamped with the capture time
-//! and the sender's address. Everything else (other traffic, fragments, TCP) is
-//! skipped and counted. A capture cut short in its last record, as a killed
-//! tcpdump leaves it, ends there without an error.
-//!
-//! TODO: syslog over TCP is skipped; replaying it needs per-flow reassembly by
-//! sequence number and then the framing module over each stream.
+//! and the sender's address. TCP segments are reassembled per flow and framed
+//! by [`super::stream`]. Everything else (other traffic, fragments) is skipped
+//! and counted. A capture cut short in its last record, as a killed tcpdump
+//! leaves it, ends there without an error.
 
 use std::io::{self, Read};
 
-use super::packet;
+use super::packet::{self, Transport};
+use super::stream::Flows;
 use super::{Record, ReplayError, MAX_MESSAGE_BYTES};
 
 /// Largest block or record accepted; a larger length is a corrupt file, not a
@@ -69,6 +68,8 @@ pub struct CaptureReader<R: Read> {
     buffer: Vec<u8>,
     offset: u64,
     skipped: u64,
+    flows: Flows,
+    is_finished: bool,
 }
 
 impl<R: Read> CaptureReader<R> {
@@ -105,6 +106,8 @@ impl<R: Read> CaptureReader<R> {
             buffer: Vec::new(),
             offset: 24,
             skipped: 0,
+            flows: Flows::default(),
+            is_finished: false,
         };
         if let Format::Pcapng { .. } = format {
             capture.offset = 0;
@@ -113,17 +116,41 @@ impl<R: Read> CaptureReader<R> {
         Ok(capture)
     }
 
-    /// Frames that held no syslog message.
+    /// Frames that held no syslog message, and gaps in TCP flows given up on.
     pub fn skipped(&self) -> u64 {
-        self.skipped
+        self.skipped + self.flows.skipped + self.flows.lost
     }
 
     pub fn next_record(&mut self) -> Result<Option<Record>, ReplayError> {
-        while let Some(frame) = self.next_frame()? {
-            let bytes = &self.buffer[frame.start..frame.end];
-            let Some(datagram) = packet::udp_datagram(frame.linktype, bytes) else {
-                self.skipped += 1;
+        loop {
+            if let Some(record) = self.flows.pop() {
+                return Ok(Some(record));
+            }
+            if self.is_finished {
+                return Ok(None);
+            }
+            let Some(frame) = self.next_frame()? else {
+                self.is_finished = true;
+                self.flows.finish();
+                if self.flows.lost > 0 {
+                    tracing::warn!(
+                        gaps = self.flows.lost,
+                        "TCP flows in the capture had missing segments; messages around them are lost."
+                    );
+                }
                 continue;
+            };
+            let bytes = &self.buffer[frame.start..frame.end];
+            let datagram = match packet::transport(frame.linktype, bytes) {
+                Some(Transport::Udp(datagram)) => datagram,
+                Some(Transport::Tcp(segment)) => {
+                    self.flows.segment(&segment, frame.at);
+                    continue;
+                }
+                None => {
+                    self.skipped += 1;
+                    continue;
+                }
             };
             if !looks_like_syslog(datagram.payload) {
                 self.skipped += 1;
@@ -137,7 +164,6 @@ impl<R: Read> CaptureReader<R> {
                 peer: Some(datagram.source),
             }));
         }
-        Ok(None)
     }
 
     /// The next captured frame, `None` at the end (or a cut last record).

@@ -5,7 +5,8 @@
 //! from the name:
 //!
 //! - a pcap or pcapng capture ([`capture`]): syslog over UDP, one datagram per
-//!   message, stamped with the capture time and the sender's address;
+//!   message, and over TCP, reassembled and framed per flow; stamped with the
+//!   capture time and the sender's address;
 //! - the archive sink's NDJSON ([`archive`]): each document's `event.original`,
 //!   with its `event.created` as the receive time;
 //! - anything else is text with one message per line ([`lines`]): raw device
@@ -24,6 +25,7 @@ pub mod lines;
 pub mod pace;
 mod packet;
 pub mod send;
+mod stream;
 
 use std::io::{self, Read};
 use std::net::IpAddr;
