@@ -2,8 +2,8 @@
 //!
 //! Raw flags resolve into one [`Settings`] first: the destination (the pipeline
 //! with `run`'s own settings, resolved by `run::Settings::resolve` from the same
-//! config file and sink flags, or a UDP or TCP address), the pacing, the inputs.
-//! Nothing is opened before that has validated.
+//! config file and sink flags, or a UDP, TCP or TLS address), the pacing, the
+//! inputs. Nothing is opened before that has validated.
 //!
 //! Then one thread reads the inputs in order through [`crate::replay::Input`],
 //! which tells each input's kind from its content, and hands each record to the
@@ -13,9 +13,9 @@
 //!   batches, with the record's receive time (capture time, archived
 //!   `event.created`) and sender when it has them, so year-less times and
 //!   document ids come out as they would have on the day;
-//! - `udp://` and `tcp://`: the line as the device sent it; the receiver stamps
-//!   its own time and sees replay as the sender, so capture times and original
-//!   senders do not travel (syslog has no field for them).
+//! - `udp://`, `tcp://` and `tls://`: the line as the device sent it; the
+//!   receiver stamps its own time and sees replay as the sender, so capture
+//!   times and original senders do not travel (syslog has no field for them).
 //!
 //! A summary goes to stderr at the end, a progress line while running when
 //! stderr is a terminal. The exit status is non-zero when an input could not be
@@ -33,6 +33,7 @@ use anyhow::{bail, Context};
 use bytes::Bytes;
 use clap::{Args, ValueEnum};
 use tokio::sync::mpsc;
+use tokio_rustls::rustls::pki_types::ServerName;
 
 use super::run::{self, Overrides};
 use super::sink::RunSink;
@@ -42,6 +43,7 @@ use crate::pipeline::Pipeline;
 use crate::replay::lines;
 use crate::replay::pace::{Pacer, Schedule, MIN_SLEEP};
 use crate::replay::send::{Sender, TcpFraming};
+use crate::replay::tls::{ServerTrust, TlsClientSettings};
 use crate::replay::{Input, InputKind, Record};
 use crate::telemetry::pipeline as events;
 use crate::time::Clock;
@@ -64,13 +66,38 @@ pub struct ReplayArgs {
     pub files: Vec<PathBuf>,
 
     /// Where messages go: `pipeline` (parse and write to the sink, as `run`
-    /// does), `udp://HOST:PORT` or `tcp://HOST:PORT`.
+    /// does), `udp://HOST:PORT`, `tcp://HOST:PORT` or `tls://HOST:PORT`
+    /// (RFC 5425; needs --tls-ca or --tls-insecure).
     #[arg(long, value_name = "DEST", default_value = "pipeline")]
     pub to: String,
 
-    /// Framing on `tcp://`: RFC 6587 octet counting, or one message per LF line.
+    /// Framing on `tcp://` and `tls://`: RFC 6587 octet counting (what RFC
+    /// 5425 prescribes for TLS), or one message per LF line.
     #[arg(long, value_enum, default_value_t = FramingArg::OctetCounting)]
     pub framing: FramingArg,
+
+    /// PEM file of the CA certificates the `tls://` server's certificate must
+    /// chain to. There is no default trust store.
+    #[arg(long, value_name = "FILE", conflicts_with = "tls_insecure")]
+    pub tls_ca: Option<PathBuf>,
+
+    /// Accept any certificate from the `tls://` server: the traffic is still
+    /// encrypted, but the server is not authenticated. Logged as a warning.
+    #[arg(long)]
+    pub tls_insecure: bool,
+
+    /// PEM client certificate (chain) for a `tls://` server that asks for one.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Name the `tls://` server's certificate must carry (and the SNI sent);
+    /// default: the HOST of --to.
+    #[arg(long, value_name = "NAME")]
+    pub tls_server_name: Option<String>,
 
     /// Send at most N messages a second (a token bucket, exact over seconds).
     #[arg(long, value_name = "N", conflicts_with = "speed")]
@@ -132,6 +159,11 @@ pub enum Destination {
     Pipeline(Box<run::Settings>),
     Udp(SocketAddr),
     Tcp(SocketAddr, TcpFraming),
+    Tls {
+        address: SocketAddr,
+        framing: TcpFraming,
+        tls: Box<TlsClientSettings>,
+    },
 }
 
 /// How fast to send.
@@ -156,6 +188,10 @@ pub struct Settings {
 
 impl Settings {
     pub fn resolve(args: &ReplayArgs) -> anyhow::Result<Settings> {
+        let framing = match args.framing {
+            FramingArg::OctetCounting => TcpFraming::OctetCounting,
+            FramingArg::Lf => TcpFraming::Lf,
+        };
         let destination = match args.to.split_once("://") {
             None if args.to == "pipeline" => {
                 let overrides = Overrides {
@@ -172,18 +208,26 @@ impl Settings {
                 Destination::Pipeline(Box::new(settings))
             }
             Some(("udp", address)) => Destination::Udp(resolve_address(address)?),
-            Some(("tcp", address)) => {
-                let framing = match args.framing {
-                    FramingArg::OctetCounting => TcpFraming::OctetCounting,
-                    FramingArg::Lf => TcpFraming::Lf,
-                };
-                Destination::Tcp(resolve_address(address)?, framing)
-            }
+            Some(("tcp", address)) => Destination::Tcp(resolve_address(address)?, framing),
+            Some(("tls", address)) => Destination::Tls {
+                address: resolve_address(address)?,
+                framing,
+                tls: Box::new(tls_settings(args, address)?),
+            },
             _ => bail!(
-                "--to {:?}: expected pipeline, udp://HOST:PORT or tcp://HOST:PORT",
+                "--to {:?}: expected pipeline, udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT",
                 args.to
             ),
         };
+        if !matches!(destination, Destination::Tls { .. }) {
+            let tls_flags = args.tls_ca.is_some()
+                || args.tls_insecure
+                || args.tls_cert.is_some()
+                || args.tls_server_name.is_some();
+            if tls_flags {
+                bail!("--tls-ca, --tls-insecure, --tls-cert, --tls-key and --tls-server-name need --to tls://");
+            }
+        }
         if !matches!(destination, Destination::Pipeline(_)) {
             let sink_flags = args.archive.is_some()
                 || !args.elasticsearch.is_empty()
@@ -237,6 +281,36 @@ impl Settings {
             clock,
         })
     }
+}
+
+/// The TLS flags, checked; `address` is the `HOST:PORT` of `--to tls://`.
+fn tls_settings(args: &ReplayArgs, address: &str) -> anyhow::Result<TlsClientSettings> {
+    let trust = match (&args.tls_ca, args.tls_insecure) {
+        (Some(path), _) => ServerTrust::CaFile(path.clone()),
+        (None, true) => ServerTrust::Insecure,
+        (None, false) => bail!(
+            "--to tls:// needs --tls-ca FILE (the CA that signed the server's certificate) \
+             or --tls-insecure (no verification)"
+        ),
+    };
+    let name = match &args.tls_server_name {
+        Some(name) => name.clone(),
+        None => host(address).to_owned(),
+    };
+    let server_name = ServerName::try_from(name.clone())
+        .with_context(|| format!("{name:?} is not a valid TLS server name"))?;
+    Ok(TlsClientSettings {
+        trust,
+        identity: args.tls_cert.clone().zip(args.tls_key.clone()),
+        server_name,
+    })
+}
+
+/// The host part of `HOST:PORT`, without the brackets of an IPv6 literal.
+fn host(address: &str) -> &str {
+    let address = address.trim_end_matches('/');
+    let host = address.rsplit_once(':').map_or(address, |(host, _)| host);
+    host.trim_start_matches('[').trim_end_matches(']')
 }
 
 fn resolve_address(text: &str) -> anyhow::Result<SocketAddr> {
@@ -415,6 +489,20 @@ impl Open {
             Destination::Udp(address) => Ok(Open::Socket(Sender::udp(*address)?)),
             Destination::Tcp(address, framing) => {
                 Ok(Open::Socket(Sender::tcp(*address, *framing)?))
+            }
+            Destination::Tls {
+                address,
+                framing,
+                tls,
+            } => {
+                let config = tls.client_config().context("cannot set up TLS")?;
+                let server_name = tls.server_name.clone();
+                Ok(Open::Socket(Sender::tls(
+                    *address,
+                    *framing,
+                    config,
+                    server_name,
+                )?))
             }
         }
     }
@@ -665,6 +753,55 @@ mod tests {
     }
 
     #[test]
+    fn tls_flags_resolve_into_settings() {
+        let settings =
+            resolve(&["--to", "tls://127.0.0.1:6514", "--tls-ca", "ca.pem", "a"]).unwrap();
+        let Destination::Tls {
+            address,
+            framing,
+            tls,
+        } = &settings.destination
+        else {
+            panic!("tls:// is a TLS destination");
+        };
+        assert_eq!(
+            (address.port(), *framing),
+            (6514, TcpFraming::OctetCounting)
+        );
+        assert_eq!(tls.trust, ServerTrust::CaFile(PathBuf::from("ca.pem")));
+        assert_eq!(tls.server_name, ServerName::try_from("127.0.0.1").unwrap());
+        assert!(tls.identity.is_none());
+
+        let settings = resolve(&[
+            "--to",
+            "tls://[::1]:6514",
+            "--tls-insecure",
+            "--tls-server-name",
+            "collector.example",
+            "--tls-cert",
+            "c.pem",
+            "--tls-key",
+            "k.pem",
+            "a",
+        ])
+        .unwrap();
+        let Destination::Tls { tls, .. } = &settings.destination else {
+            panic!("tls:// is a TLS destination");
+        };
+        assert_eq!(tls.trust, ServerTrust::Insecure);
+        assert_eq!(
+            tls.server_name,
+            ServerName::try_from("collector.example").unwrap()
+        );
+        assert_eq!(
+            tls.identity,
+            Some((PathBuf::from("c.pem"), PathBuf::from("k.pem")))
+        );
+        assert_eq!(host("[::1]:6514"), "::1");
+        assert_eq!(host("collector.example:6514/"), "collector.example");
+    }
+
+    #[test]
     fn bad_flags_fail_before_anything_runs() {
         for args in [
             &["--to", "http://x:1", "a"][..],
@@ -674,6 +811,25 @@ mod tests {
             &["--loop", "2", "-"],
             &["--timezone", "Nowhere/Special", "a"],
             &["--pri", "192", "a"],
+            // No way to trust the server was given.
+            &["--to", "tls://127.0.0.1:6514", "a"],
+            &[
+                "--to",
+                "tls://127.0.0.1:6514",
+                "--tls-ca",
+                "c",
+                "--tls-insecure",
+                "a",
+            ],
+            &[
+                "--to",
+                "tls://127.0.0.1:6514",
+                "--tls-insecure",
+                "--tls-cert",
+                "c",
+                "a",
+            ],
+            &["--to", "tcp://127.0.0.1:601", "--tls-insecure", "a"],
         ] {
             assert!(resolve(args).is_err(), "{args:?}");
         }

@@ -54,7 +54,7 @@
 pub mod allow;
 mod recvmmsg;
 mod tcp;
-mod tls;
+pub(crate) mod tls;
 mod udp;
 
 use std::net::SocketAddr;

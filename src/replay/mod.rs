@@ -15,8 +15,9 @@
 //! Every reader yields [`Record`]s and stays pure: `Read` in, records out, no
 //! sockets and no tokio, so tests drive them on byte slices. The token bucket
 //! and the schedule of [`pace`] are plain arithmetic over instants; [`send`]
-//! writes to another collector over blocking sockets. The loop that ties them
-//! together, the pipeline destination and the counts live in `cli::replay`.
+//! writes to another collector over blocking sockets, through TLS set up by
+//! [`tls`] for `tls://`. The loop that ties them together, the pipeline
+//! destination and the counts live in `cli::replay`.
 
 pub mod archive;
 pub mod capture;
@@ -26,6 +27,7 @@ pub mod pace;
 mod packet;
 pub mod send;
 mod stream;
+pub mod tls;
 
 use std::io::{self, Read};
 use std::net::IpAddr;

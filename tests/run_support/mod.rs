@@ -20,6 +20,7 @@ pub struct Running {
     child: Child,
     pub udp: Option<SocketAddr>,
     pub tcp: Option<SocketAddr>,
+    pub tls: Option<SocketAddr>,
     pub metrics: Option<SocketAddr>,
     /// Every stderr line after the start line, without colour codes.
     log: mpsc::Receiver<String>,
@@ -73,12 +74,13 @@ impl Running {
                         .find_map(|u| u.strip_prefix(scheme))
                         .map(|a| a.parse().unwrap())
                 };
-                let (udp, tcp) = (find("udp://"), find("tcp://"));
+                let (udp, tcp, tls) = (find("udp://"), find("tcp://"), find("tls://"));
                 let metrics = field(&line, "metrics=").and_then(|a| a.parse().ok());
                 return Running {
                     child,
                     udp,
                     tcp,
+                    tls,
                     metrics,
                     log,
                 };
