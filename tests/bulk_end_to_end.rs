@@ -129,10 +129,18 @@ fn an_outage_in_the_middle_of_a_load_loses_and_duplicates_nothing() {
     assert!(retried > 0.0, "the outage caused no retry");
     // Every document reached one final state once: created, or found already
     // there because the outage cut off the response to the request that
-    // created it (a duplicate, not a copy: the count above is exact).
-    let indexed = running.metric_sum("bulk_documents_indexed_total");
-    let duplicates = running.metric_sum("bulk_documents_duplicate_total");
-    assert_eq!(indexed + duplicates, COUNT as f64);
+    // created it (a duplicate, not a copy: the count above is exact). The
+    // server shows the documents before nat-ingest has read its responses, so
+    // wait for the counters to catch up first.
+    let settled = |running: &Running| {
+        running.metric_sum("bulk_documents_indexed_total")
+            + running.metric_sum("bulk_documents_duplicate_total")
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while settled(&running) < COUNT as f64 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(settled(&running), COUNT as f64);
     assert_eq!(
         running.metric_sum("bulk_documents_dead_lettered_total"),
         0.0
