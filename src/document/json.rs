@@ -258,18 +258,45 @@ impl<'p> Nesting<'p> {
 /// Canonical text: dotted quad, or RFC 5952 compressed IPv6.
 pub fn write_ip(out: &mut Vec<u8>, ip: IpAddr) {
     match ip {
-        IpAddr::V4(v4) => {
-            let mut buffer = itoa::Buffer::new();
-            for (i, octet) in v4.octets().iter().enumerate() {
-                if i > 0 {
-                    out.push(b'.');
-                }
-                out.extend_from_slice(buffer.format(*octet).as_bytes());
-            }
-        }
+        IpAddr::V4(v4) => write_ipv4(out, v4.octets()),
         IpAddr::V6(v6) => write_ipv6(out, v6),
     }
 }
+
+/// A dotted quad, built on the stack from a table of octet texts and appended
+/// with one copy.
+fn write_ipv4(out: &mut Vec<u8>, octets: [u8; 4]) {
+    let mut text = [0u8; 16];
+    let mut len = 0;
+    for (i, octet) in octets.into_iter().enumerate() {
+        let (digits, count) = OCTET_TEXT[octet as usize];
+        // Copying all three digit slots is cheaper than a variable-length copy;
+        // the ones past `count` are overwritten or cut off.
+        text[len..len + 3].copy_from_slice(&digits);
+        len += count as usize;
+        text[len] = b'.';
+        len += usize::from(i < 3);
+    }
+    out.extend_from_slice(&text[..len]);
+}
+
+/// Each octet's decimal digits (left-aligned) and how many there are.
+static OCTET_TEXT: [([u8; 3], u8); 256] = {
+    let mut table = [([0u8; 3], 0u8); 256];
+    let mut n = 0;
+    while n < 256 {
+        let (h, t, o) = ((n / 100) as u8, (n / 10 % 10) as u8, (n % 10) as u8);
+        table[n] = if n >= 100 {
+            ([b'0' + h, b'0' + t, b'0' + o], 3)
+        } else if n >= 10 {
+            ([b'0' + t, b'0' + o, 0], 2)
+        } else {
+            ([b'0' + o, 0, 0], 1)
+        };
+        n += 1;
+    }
+    table
+};
 
 /// RFC 5952 text: lower-case hex without leading zeros, the longest run of two or
 /// more zero groups (the first, on a tie) as `::`, IPv4-mapped addresses dotted.
@@ -518,6 +545,16 @@ mod tests {
             let mut out = Vec::new();
             write_ipv6(&mut out, ip);
             proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), ip.to_string());
+        }
+
+        #[test]
+        fn ipv4_text_agrees_with_std(octets in proptest::array::uniform4(proptest::prop_oneof![
+            proptest::strategy::Just(0u8), 0u8..10, 10u8..100, 100u8..=255,
+        ])) {
+            let ip = std::net::Ipv4Addr::from(octets);
+            let mut out = b"x".to_vec();
+            write_ip(&mut out, IpAddr::V4(ip));
+            proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), format!("x{ip}"));
         }
     }
 

@@ -10,24 +10,26 @@ pub fn write_rfc3339(out: &mut Vec<u8>, instant: Instant) {
     let days = instant.unix_seconds.div_euclid(86_400);
     let secs = instant.unix_seconds.rem_euclid(86_400) as u32;
 
-    let mut buf = *b"0000-00-00T00:00:00";
+    // Rendered whole on the stack and appended with one copy.
+    let mut buf = *b"0000-00-00T00:00:00.000000000Z";
     buf[..10].copy_from_slice(&date_text(days));
     put2(&mut buf[11..13], secs / 3600);
     put2(&mut buf[14..16], secs / 60 % 60);
     put2(&mut buf[17..19], secs % 60);
-    out.extend_from_slice(&buf);
 
     let digits = instant.fraction_digits.min(9) as usize;
-    if digits > 0 {
-        let mut fraction = *b".000000000";
-        let mut n = instant.nanos;
-        for slot in fraction[1..].iter_mut().rev() {
-            *slot = b'0' + (n % 10) as u8;
-            n /= 10;
-        }
-        out.extend_from_slice(&fraction[..=digits]);
+    if digits == 0 {
+        buf[19] = b'Z';
+        out.extend_from_slice(&buf[..20]);
+        return;
     }
-    out.push(b'Z');
+    let mut n = instant.nanos;
+    for slot in buf[20..29].iter_mut().rev() {
+        *slot = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    buf[20 + digits] = b'Z';
+    out.extend_from_slice(&buf[..21 + digits]);
 }
 
 /// `YYYY-MM-DD` of a day number. Documents carry three or four times of the same day,

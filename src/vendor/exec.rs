@@ -206,23 +206,23 @@ fn convert<'a>(
         Kind::Text => Value::Text(raw),
         Kind::Lowercase if !raw.iter().any(u8::is_ascii_uppercase) => Value::Text(raw),
         Kind::Lowercase => doc.scratch_with(|s| s.extend(raw.iter().map(u8::to_ascii_lowercase))),
-        Kind::Ip => Value::Ip(parse_ip(raw).ok_or(malformed(raw, "an IP address"))?),
+        Kind::Ip => Value::Ip(parse_ip(raw).ok_or_else(|| malformed(raw, "an IP address"))?),
         Kind::Port => Value::Unsigned(
-            parse_port(raw).ok_or(malformed(raw, "a port number (0-65535)"))? as u64,
+            parse_port(raw).ok_or_else(|| malformed(raw, "a port number (0-65535)"))? as u64,
         ),
         Kind::Integer => {
-            Value::Unsigned(parse_unsigned(raw).ok_or(malformed(raw, "an unsigned integer"))?)
+            Value::Unsigned(parse_unsigned(raw).ok_or_else(|| malformed(raw, "an unsigned integer"))?)
         }
         Kind::Seconds => {
             let seconds = parse_unsigned(raw).filter(|s| *s <= i64::MAX as u64 / 1_000_000_000);
-            Value::Unsigned(seconds.ok_or(malformed(raw, "a number of seconds"))? * 1_000_000_000)
+            Value::Unsigned(seconds.ok_or_else(|| malformed(raw, "a number of seconds"))? * 1_000_000_000)
         }
-        Kind::EpochSeconds => Value::Time(epoch(raw).ok_or(malformed(raw, "Unix seconds"))?),
+        Kind::EpochSeconds => Value::Time(epoch(raw).ok_or_else(|| malformed(raw, "Unix seconds"))?),
         Kind::DateTime(layouts) => {
             let instant = layouts
                 .iter()
                 .find_map(|layout| read_layout(layout, raw, context));
-            Value::Time(instant.ok_or(malformed(
+            Value::Time(instant.ok_or_else(|| malformed(
                 raw,
                 "a date-time in one of the grammar's layouts",
             ))?)
@@ -233,9 +233,9 @@ fn convert<'a>(
         },
         Kind::Endpoint => {
             let (ip, port, port_at) =
-                split_endpoint(raw).ok_or(malformed(raw, "an ip:port pair"))?;
-            let ip = parse_ip(ip).ok_or(malformed(ip, "an IP address"))?;
-            let port_failure = GrammarFailure {
+                split_endpoint(raw).ok_or_else(|| malformed(raw, "an ip:port pair"))?;
+            let ip = parse_ip(ip).ok_or_else(|| malformed(ip, "an IP address"))?;
+            let port_failure = || GrammarFailure {
                 field: target_label(&plan.targets[1]),
                 offset: at + port_at,
                 problem: Problem::Malformed {
@@ -243,7 +243,7 @@ fn convert<'a>(
                     expected: "a port number (0-65535)",
                 },
             };
-            let port = parse_port(port).ok_or(port_failure)?;
+            let port = parse_port(port).ok_or_else(port_failure)?;
             store(&plan.targets[0], Value::Ip(ip), doc);
             store(&plan.targets[1], Value::Unsigned(port as u64), doc);
             return Ok(());
