@@ -4,7 +4,9 @@
 
 use libfuzzer_sys::fuzz_target;
 
+// This target uses only the whole-line check of the shared module.
 #[path = "common.rs"]
+#[allow(dead_code)]
 mod common;
 
 fuzz_target!(|data: &[u8]| {
