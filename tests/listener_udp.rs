@@ -165,6 +165,57 @@ async fn udp_drops_batches_when_the_queue_is_full() {
     assert_eq!(listener.stop().await.len() as u64, queued);
 }
 
+/// Datagrams held in the queue count against the listener's byte budget; once
+/// the parsers (here the test) drop them, the room comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn udp_drops_past_its_queued_bytes_and_recovers_when_drained() {
+    let mut config = config(ListenerKind::Udp);
+    config.sockets = 1;
+    config.max_frame_bytes = 1024;
+    // Below the floor of one full batch (32 slots of 1024 bytes): that floor applies.
+    config.max_queued_bytes = 0;
+    let budget = 32 * 1024;
+    let mut listener = start(config, "udp_budget", 10_000).await;
+    let socket = sender();
+    let payload = |i: usize| format!("<13>{i:0>996}");
+    for i in 0..100 {
+        socket.send_to(payload(i).as_bytes(), listener.addr()).unwrap();
+        if i % 10 == 9 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    wait_total("udp_budget", 100).await;
+    let received = counter("listener_received_messages_total", "udp_budget", None);
+    assert!(received > 0 && received as usize * 1000 <= budget, "received {received}");
+
+    // Taking the frames and dropping them releases the budget.
+    drop(listener.frames(received as usize).await);
+    for i in 0..10 {
+        socket.send_to(payload(i).as_bytes(), listener.addr()).unwrap();
+    }
+    let frames = listener.frames(10).await;
+    assert_eq!(frames[9].bytes.len(), 1000);
+    drop(frames);
+    listener.stop().await;
+}
+
+/// Waits until received plus queue-full drops on `name` reach `total`.
+async fn wait_total(name: &str, total: u64) {
+    let deadline = tokio::time::Instant::now() + listener_support::DEADLINE;
+    loop {
+        let received = counter("listener_received_messages_total", name, None);
+        let dropped = counter("listener_dropped_messages_total", name, Some("queue_full"));
+        if received + dropped == total {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "received {received}, dropped {dropped} of {total}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn udp_receives_over_ipv6() {
     let mut config = config(ListenerKind::Udp);

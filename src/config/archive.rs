@@ -69,9 +69,9 @@ impl ArchiveConfig {
         if self.flush_interval_ms == 0 {
             return Err("archive.flush_interval_ms must be above 0".into());
         }
-        if !(1..=19).contains(&self.zstd_level) {
+        if !(-7..=19).contains(&self.zstd_level) || self.zstd_level == 0 {
             return Err(format!(
-                "archive.zstd_level {} is not in 1..=19",
+                "archive.zstd_level {} is not in -7..=-1 or 1..=19",
                 self.zstd_level
             ));
         }

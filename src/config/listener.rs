@@ -66,6 +66,15 @@ pub struct ListenerConfig {
     #[serde(default)]
     pub sockets: usize,
 
+    /// Bytes of received UDP datagrams that may wait in the pipeline queue or
+    /// be in the parsers at once, shared evenly by the listener's sockets.
+    ///
+    /// Bounds memory when the parsers fall behind; past it, datagrams are
+    /// dropped (counted as `cause="queue_full"`). Ignored for TCP and TLS,
+    /// which stop reading instead. Default 268435456 (256 MiB).
+    #[serde(default = "default_max_queued_bytes")]
+    pub max_queued_bytes: usize,
+
     /// Longest message handed on whole, in bytes.
     ///
     /// A longer message is cut to this size and its document tagged truncated;
@@ -143,6 +152,7 @@ impl ListenerConfig {
             kind,
             address,
             receive_buffer_bytes: default_receive_buffer_bytes(),
+            max_queued_bytes: default_max_queued_bytes(),
             sockets: 0,
             max_frame_bytes: default_max_frame_bytes(),
             max_connections: default_max_connections(),
@@ -187,6 +197,10 @@ impl ListenerConfig {
 
 fn default_receive_buffer_bytes() -> usize {
     8 * 1024 * 1024
+}
+
+fn default_max_queued_bytes() -> usize {
+    256 * 1024 * 1024
 }
 
 fn default_max_frame_bytes() -> usize {

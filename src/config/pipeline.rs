@@ -15,8 +15,11 @@ pub struct PipelineConfig {
     /// Frame batches that may wait between the listeners and the parser threads.
     ///
     /// When the queue is full, TCP listeners stop reading (the sender is slowed) and
-    /// UDP listeners drop datagrams (counted). Bounds memory under a burst: a batch
-    /// holds at most a listener's batch size of frames. Default 1024 batches.
+    /// UDP listeners drop datagrams (counted). Mostly a burst allowance: a UDP
+    /// batch is what one `recvmmsg` call returned (often a handful of datagrams
+    /// at high rates), a TCP batch the frames of one read of at most 64 KiB, so
+    /// TCP holds at most about 8192 × 64 KiB here, and UDP's share is bounded in
+    /// bytes by each listener's `max_queued_bytes`. Default 8192 batches.
     pub queue_batches: usize,
 
     /// Document batches that may wait between the parser threads and the sink.
@@ -35,7 +38,7 @@ impl Default for PipelineConfig {
     fn default() -> PipelineConfig {
         PipelineConfig {
             workers: 0,
-            queue_batches: 1024,
+            queue_batches: 8192,
             sink_queue_batches: 64,
             summary_interval_secs: 60,
         }

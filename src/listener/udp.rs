@@ -13,6 +13,14 @@
 //! is full the batch is dropped and counted: blocking here would only move the
 //! loss into the kernel buffer, and cost the reader its turn.
 //!
+//! The queue is bounded in batches, which alone would not bound memory: a batch
+//! holds up to [`BATCH_DATAGRAMS`] datagrams of up to 64 KiB. So each reader also
+//! keeps its batches' buffers in a list and counts the bytes of those still
+//! referenced by a frame somewhere in the pipeline (a buffer is released once
+//! the parsers have dropped every frame cut from it). A batch that would take
+//! the count past the listener's `max_queued_bytes` share is dropped and counted
+//! as `queue_full` too.
+//!
 //! Losses in the kernel buffer are read from `SO_RXQ_OVFL`: the kernel attaches
 //! the socket's running drop count to each datagram, and the reader counts the
 //! difference from the last one it saw.
@@ -20,6 +28,7 @@
 //! The threads check for shutdown after every call, and the sockets carry a
 //! receive timeout of [`SHUTDOWN_POLL`] so that an idle socket notices too.
 
+use std::collections::VecDeque;
 use std::io;
 use std::mem;
 use std::net::{IpAddr, SocketAddr};
@@ -27,7 +36,7 @@ use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::sync::mpsc::error::TrySendError;
 
@@ -81,10 +90,13 @@ pub(super) fn spawn(
     .emit();
 
     let slot_bytes = config.max_frame_bytes.clamp(1, MAX_DATAGRAM_BYTES);
+    // Each reader gets an equal share, but always room for one full batch.
+    let queued_bytes_share = (config.max_queued_bytes / sockets.len().max(1))
+        .max(slot_bytes * BATCH_DATAGRAMS);
     let readers: Vec<_> = sockets
         .into_iter()
         .map(|socket| {
-            let reader = Reader::new(socket, Arc::clone(&shared), slot_bytes);
+            let reader = Reader::new(socket, Arc::clone(&shared), slot_bytes, queued_bytes_share);
             tokio::task::spawn_blocking(move || reader.run())
         })
         .collect();
@@ -188,6 +200,13 @@ struct Reader {
     kernel_drops_seen: u32,
     /// Per-call scratch: which datagrams become frames, reused across calls.
     kept: Vec<Kept>,
+    /// The buffers of batches handed to the queue, oldest first, with their
+    /// sizes; released from the front once no frame refers to them.
+    queued: VecDeque<(Bytes, usize)>,
+    /// Sum of the sizes in `queued`.
+    queued_bytes: usize,
+    /// Most bytes `queued` may hold before batches are dropped.
+    max_queued_bytes: usize,
 }
 
 /// A datagram that passed the allow-list, located in the receive buffers.
@@ -199,13 +218,34 @@ struct Kept {
 }
 
 impl Reader {
-    fn new(socket: Socket, shared: Arc<Shared>, slot_bytes: usize) -> Reader {
+    fn new(
+        socket: Socket,
+        shared: Arc<Shared>,
+        slot_bytes: usize,
+        max_queued_bytes: usize,
+    ) -> Reader {
         Reader {
             socket,
             shared,
             datagrams: Datagrams::new(slot_bytes),
             kernel_drops_seen: 0,
             kept: Vec::with_capacity(BATCH_DATAGRAMS),
+            queued: VecDeque::new(),
+            queued_bytes: 0,
+            max_queued_bytes,
+        }
+    }
+
+    /// Forgets the oldest buffers no frame refers to any more. A buffer freed
+    /// out of order stays counted until those before it go: an overcount, never
+    /// an undercount.
+    fn release_queued(&mut self) {
+        while let Some((buffer, size)) = self.queued.front() {
+            if !buffer.is_unique() {
+                break;
+            }
+            self.queued_bytes -= size;
+            self.queued.pop_front();
         }
     }
 
@@ -242,6 +282,7 @@ impl Reader {
     /// Turns the first `count` datagrams into a batch and offers it to the
     /// queue; returns false when the queue is closed.
     fn hand_off(&mut self, count: usize) -> bool {
+        self.release_queued();
         let shared = &*self.shared;
 
         // Pass 1: filter senders, strip trailers, read the kernel drop count.
@@ -271,17 +312,30 @@ impl Reader {
             });
         }
 
+        // Over the memory share: the parsers are behind; drop like a full queue.
+        let mut over_budget = 0;
+        if self.queued_bytes + total_bytes > self.max_queued_bytes {
+            over_budget = self.kept.len();
+            self.kept.clear();
+            total_bytes = 0;
+        }
+
         // Pass 2: copy the payloads into one buffer sized for them and split it.
         let at = jiff::Timestamp::now();
         let mut buffer = BytesMut::with_capacity(total_bytes);
         for kept in &self.kept {
             buffer.extend_from_slice(&self.datagrams.get(kept.index).payload[..kept.len]);
         }
+        let whole = buffer.freeze();
+        let mut offset = 0;
         let batch: FrameBatch = self
             .kept
             .iter()
             .map(|kept| Frame {
-                bytes: buffer.split_to(kept.len).freeze(),
+                bytes: {
+                    offset += kept.len;
+                    whole.slice(offset - kept.len..offset)
+                },
                 received: Received {
                     at,
                     peer: Some(kept.peer),
@@ -298,6 +352,7 @@ impl Reader {
         }
         self.dropped(DropCause::AllowList, denied);
         self.dropped(DropCause::Oversize, oversize);
+        self.dropped(DropCause::QueueFull, over_budget);
 
         if batch.is_empty() {
             return true;
@@ -305,6 +360,8 @@ impl Reader {
         let messages = batch.len();
         match shared.tx.try_send(batch) {
             Ok(()) => {
+                self.queued_bytes += total_bytes;
+                self.queued.push_back((whole, total_bytes));
                 MessagesReceived {
                     listener: &shared.name,
                     protocol: shared.protocol,
