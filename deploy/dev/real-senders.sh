@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Fetches real syslog senders for the end-to-end tests, without installing them as
-# the system logger: rsyslog (and the two libraries it needs) from Debian's packages,
-# unpacked under target/real-senders/root. Idempotent; prints the root directory.
+# the system logger: rsyslog (and the two libraries it needs) and syslog-ng's loggen
+# (syslog-ng-core and four libraries) from Debian's packages, unpacked under
+# target/real-senders/root. Idempotent; prints the root directory.
+#
+# loggen runs from there with
+#   LD_LIBRARY_PATH=$ROOT/usr/lib/syslog-ng:$ROOT/usr/lib/x86_64-linux-gnu:$ROOT/lib/x86_64-linux-gnu
+#   SYSLOGNG_PREFIX=$ROOT/usr
 #
 # rsyslog and syslog-ng conflict as system loggers, so neither is installed with
 # apt-get install: `apt-get download` and `dpkg-deb -x` only unpack the files.
@@ -10,9 +15,12 @@ set -euo pipefail
 
 readonly ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 readonly OUT="${NAT_INGEST_REAL_SENDERS_DIR:-$ROOT_DIR/target/real-senders}"
-readonly PACKAGES=(rsyslog libestr0 libfastjson4)
+readonly PACKAGES=(
+    rsyslog libestr0 libfastjson4
+    syslog-ng-core libivykis0 libnet1 libpcre3 libwrap0
+)
 
-if [ -x "$OUT/root/usr/sbin/rsyslogd" ]; then
+if [ -x "$OUT/root/usr/sbin/rsyslogd" ] && [ -x "$OUT/root/usr/bin/loggen" ]; then
     echo "$OUT/root"
     exit 0
 fi

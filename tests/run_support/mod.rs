@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -185,6 +185,47 @@ fn http_get(address: SocketAddr, path: &str) -> Option<String> {
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     Some(response.split_once("\r\n\r\n")?.1.to_owned())
+}
+
+/// The root deploy/dev/real-senders.sh unpacks the real syslog senders into
+/// (`$NAT_INGEST_REAL_SENDERS_DIR/root`, else `target/real-senders/root`). Panics,
+/// naming the script, when `binary` (a path under the root) is not there.
+pub fn real_senders_root(binary: &str) -> PathBuf {
+    let root = std::env::var_os("NAT_INGEST_REAL_SENDERS_DIR")
+        .map(|d| PathBuf::from(d).join("root"))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/real-senders/root"));
+    assert!(
+        root.join(binary).exists(),
+        "{binary} is not unpacked under {}; run deploy/dev/real-senders.sh",
+        root.display()
+    );
+    root
+}
+
+/// Every document in the finished archive files, file by file in name order.
+pub fn archived_documents(dir: &Path) -> Vec<serde_json::Value> {
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    let mut documents = Vec::new();
+    for path in names {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.ends_with(".ndjson.zst"),
+            "unfinished file left behind: {name}"
+        );
+        let decoder =
+            zstd::stream::read::Decoder::new(std::fs::File::open(&path).unwrap()).unwrap();
+        for line in BufReader::new(decoder).lines() {
+            let line = line.unwrap();
+            let document = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("{name}: not one JSON document per line ({e}): {line}"));
+            documents.push(document);
+        }
+    }
+    documents
 }
 
 /// A test message carrying `tag` (`[a-z]+-\d+`), which the archive check finds
