@@ -31,6 +31,7 @@ fn encode_batches(keep_original: bool) -> Vec<DocumentBatch> {
         at: "2025-07-23T04:00:00Z".parse().unwrap(),
         peer: Some([192, 0, 2, 1].into()),
         truncated: false,
+        misframed: false,
     };
     let lines: Vec<&[u8]> = SESSIONS
         .split(|b| *b == b'\n')

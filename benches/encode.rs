@@ -25,6 +25,7 @@ fn encode(c: &mut Criterion) {
         at: "2025-07-23T04:00:00Z".parse().unwrap(),
         peer: None,
         truncated: false,
+        misframed: false,
     };
     let mut group = c.benchmark_group("encode");
     group.throughput(Throughput::Elements(lines.len() as u64));

@@ -32,6 +32,7 @@ fn encode(line: &str) -> (Map<String, Value>, Encoded) {
         at: RECEIVED.parse().unwrap(),
         peer: None,
         truncated: false,
+        misframed: false,
     };
     let (doc, encoded, _) = encode_with(&encoder(true), line.as_bytes(), received);
     (doc, encoded)
@@ -135,6 +136,7 @@ fn invalid_utf8_nul_and_controls_still_give_valid_json() {
         at: RECEIVED.parse().unwrap(),
         peer: None,
         truncated: false,
+        misframed: false,
     };
     let (doc, _, raw) = encode_with(&encoder(true), line, received);
     let tags: Vec<&str> = doc["tags"]
@@ -157,9 +159,30 @@ fn a_ten_megabyte_line_is_one_document() {
         at: RECEIVED.parse().unwrap(),
         peer: None,
         truncated: false,
+        misframed: false,
     };
     let (doc, _, _) = encode_with(&encoder(true), &line, received);
     assert_eq!(text(&doc, "message").len(), 10 * 1024 * 1024);
+}
+
+#[test]
+fn misframed_frames_are_tagged() {
+    let received = Received {
+        at: RECEIVED.parse().unwrap(),
+        peer: None,
+        truncated: false,
+        misframed: true,
+    };
+    let (doc, _, _) = encode_with(
+        &encoder(true),
+        b"<13>Jul 23 10:00:00 host app: read up to its LF",
+        received,
+    );
+    assert_eq!(
+        doc["tags"],
+        serde_json::json!(["_frame_octet_count_invalid"])
+    );
+    assert_eq!(doc["message"], "read up to its LF");
 }
 
 #[test]
@@ -168,6 +191,7 @@ fn truncated_frames_are_tagged() {
         at: RECEIVED.parse().unwrap(),
         peer: None,
         truncated: true,
+        misframed: false,
     };
     let (doc, encoded, _) = encode_with(
         &encoder(true),
@@ -185,6 +209,7 @@ fn peer_address_is_the_observer_unless_the_header_names_one() {
         at: RECEIVED.parse().unwrap(),
         peer,
         truncated: false,
+        misframed: false,
     };
     let (doc, _, _) = encode_with(&encoder(true), b"<13>Jul 23 10:00:00 host app: x", received);
     assert_eq!(text(&doc, "observer.ip"), "192.0.2.77");
@@ -199,6 +224,7 @@ fn original_can_be_left_out_but_failures_always_keep_it() {
         at: RECEIVED.parse().unwrap(),
         peer: None,
         truncated: false,
+        misframed: false,
     };
     let quiet = encoder(false);
     let (doc, _, _) = encode_with(&quiet, b"<13>Jul 23 10:00:00 host app: fine", received);
@@ -232,6 +258,7 @@ fn year_less_times_take_their_year_from_the_reference() {
         at: "2030-06-01T00:00:00Z".parse().unwrap(),
         peer: None,
         truncated: false,
+        misframed: false,
     };
     let (doc, _, _) = encode_with(
         &Encoder::new(settings),

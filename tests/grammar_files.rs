@@ -41,6 +41,7 @@ fn a_user_grammar_adds_a_message_type() {
         at: "2025-07-23T00:00:00Z".parse().unwrap(),
         peer: None,
         truncated: false,
+        misframed: false,
     };
     let mut out = Vec::new();
     encoder.encode(b"<190>Jul 23 2025 01:00:00 NE8K %%01NAT/6/PORT_BLOCK(l):Inside=10.0.0.1,Outside=203.0.113.9,Block=1024-2047", &received, &mut out);

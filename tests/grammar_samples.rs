@@ -34,6 +34,7 @@ fn every_grammar_sample_produces_its_expected_fields() {
             at: context.received.parse().unwrap(),
             peer: None,
             truncated: false,
+            misframed: false,
         };
 
         for sample in &grammar.samples {

@@ -230,17 +230,23 @@ async fn tcp_shutdown_hands_off_and_closes_open_connections() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tcp_closes_a_stream_with_a_broken_octet_count() {
+async fn tcp_keeps_what_follows_a_broken_octet_count() {
     let mut listener = start(config(ListenerKind::Tcp), "tcp_broken", 8).await;
     let mut conn = TcpStream::connect(listener.addr()).await.unwrap();
-    conn.write_all(b"8 <13>good12x4 <13>bad").await.unwrap();
-    assert_eq!(texts(&listener.frames(1).await), ["<13>good"]);
-    let mut buf = [0; 16];
-    let read = tokio::time::timeout(DEADLINE, conn.read(&mut buf))
+    // The count `12x` is broken: that message runs to its LF, then counting resumes.
+    conn.write_all(b"8 <13>good12x <13>kept\n7 <13>bad")
         .await
         .unwrap();
-    assert!(matches!(read, Ok(0) | Err(_)));
+    let frames = listener.frames(3).await;
+    assert_eq!(texts(&frames), ["<13>good", "12x <13>kept", "<13>bad"]);
+    let misframed: Vec<bool> = frames.iter().map(|f| f.received.misframed).collect();
+    assert_eq!(misframed, [false, true, false]);
     wait_for_counter("listener_framing_errors_total", "tcp_broken", None, 1).await;
+
+    // The connection is still open and still octet-counted.
+    conn.write_all(b"8 <13>next").await.unwrap();
+    assert_eq!(texts(&listener.frames(1).await), ["<13>next"]);
+    drop(conn);
     listener.stop().await;
 }
 

@@ -279,6 +279,7 @@ fn check(
             at: received,
             peer: None,
             truncated: false,
+            misframed: false,
         },
         &mut out,
     );

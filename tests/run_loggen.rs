@@ -85,9 +85,19 @@ fn loggen(root: &Path, args: &[&str], target: SocketAddr, expected: usize) {
     assert_eq!(count, expected, "loggen's own count of messages sent");
 }
 
+/// What a run may count besides clean documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sender {
+    /// Every message well framed: no framing error, no tag.
+    WellFramed,
+    /// Some octet counts are wrong: those messages come tagged
+    /// `_frame_octet_count_invalid` and are counted as framing errors.
+    Miscounting,
+}
+
 /// Starts nat-ingest on `listen`, has loggen send `expected` messages to it, stops it,
 /// and returns the archived documents after checking there are exactly `expected`.
-fn through_nat_ingest(listen: &str, args: &[&str], expected: usize) -> Vec<Value> {
+fn through_nat_ingest(listen: &str, args: &[&str], expected: usize, sender: Sender) -> Vec<Value> {
     let root = run_support::real_senders_root("usr/bin/loggen");
     let work = tempfile::tempdir().unwrap();
     let archive = work.path().join("archive");
@@ -117,10 +127,14 @@ fn through_nat_ingest(listen: &str, args: &[&str], expected: usize) -> Vec<Value
     );
     for counter in [
         "listener_dropped_messages_total",
-        "listener_framing_errors_total",
         "pipeline_documents_failed_total",
     ] {
         assert_eq!(running.metric_sum(counter), 0.0, "{counter}");
+    }
+    let framing_errors = running.metric_sum("listener_framing_errors_total");
+    match sender {
+        Sender::WellFramed => assert_eq!(framing_errors, 0.0, "framing errors"),
+        Sender::Miscounting => assert!(framing_errors > 0.0, "no framing error counted"),
     }
     running.signal(libc::SIGTERM);
     let (status, _) = running.wait();
@@ -128,9 +142,22 @@ fn through_nat_ingest(listen: &str, args: &[&str], expected: usize) -> Vec<Value
 
     let documents = run_support::archived_documents(&archive);
     assert_eq!(documents.len(), expected, "documents in the archive");
+    let mut tagged = 0;
     for doc in &documents {
-        assert!(doc.get("tags").is_none(), "tagged document: {doc}");
+        match (sender, doc.get("tags")) {
+            (_, None) => {}
+            (Sender::Miscounting, Some(tags))
+                if tags == &serde_json::json!(["_frame_octet_count_invalid"]) =>
+            {
+                tagged += 1
+            }
+            (_, Some(_)) => panic!("tagged document: {doc}"),
+        }
     }
+    assert_eq!(
+        tagged as f64, framing_errors,
+        "tagged documents and framing errors"
+    );
     documents
 }
 
@@ -170,11 +197,11 @@ fn generated_sequences(documents: &[Value]) -> Vec<usize> {
     sequences
 }
 
-fn generated_case(listen: &str, framing_args: &[&str]) {
+fn generated_case(listen: &str, framing_args: &[&str], sender: Sender) {
     let number = GENERATED.to_string();
     let mut args = framing_args.to_vec();
     args.extend(["-n", &number, "-r", RATE, "-Q"]);
-    let documents = through_nat_ingest(listen, &args, GENERATED);
+    let documents = through_nat_ingest(listen, &args, GENERATED, sender);
     assert_eq!(
         generated_sequences(&documents),
         (0..GENERATED).collect::<Vec<_>>(),
@@ -184,17 +211,31 @@ fn generated_case(listen: &str, framing_args: &[&str]) {
 
 #[test]
 fn loggen_rfc3164_over_tcp_arrives_once() {
-    generated_case("tcp://127.0.0.1:0", &["-i", "-S"]);
+    generated_case("tcp://127.0.0.1:0", &["-i", "-S"], Sender::WellFramed);
 }
 
 #[test]
 fn loggen_rfc5424_octet_counted_over_tcp_arrives_once() {
-    generated_case("tcp://127.0.0.1:0", &["-i", "-S", "-P"]);
+    generated_case("tcp://127.0.0.1:0", &["-i", "-S", "-P"], Sender::WellFramed);
+}
+
+/// Regression: loggen 3.38 counts an `-s 8192` RFC 5424 frame's own length
+/// prefix into the length and cuts the LF off, so every other count lands
+/// inside a message. The listener used to close the connection at the first
+/// bad count and lose the rest of the stream without counting it; now every
+/// message arrives, the ones read past a bad count tagged and counted.
+#[test]
+fn loggen_miscounted_large_frames_all_arrive() {
+    generated_case(
+        "tcp://127.0.0.1:0",
+        &["-i", "-S", "-P", "-s", "8192"],
+        Sender::Miscounting,
+    );
 }
 
 #[test]
 fn loggen_rfc3164_over_udp_arrives_once() {
-    generated_case("udp://127.0.0.1:0", &["-i", "-D"]);
+    generated_case("udp://127.0.0.1:0", &["-i", "-D"], Sender::WellFramed);
 }
 
 #[test]
@@ -205,7 +246,7 @@ fn loggen_sending_huawei_lines_as_is_gives_session_documents() {
     let path = file.display().to_string();
     let args = ["-i", "-S", "-R", &path, "-d", "-r", RATE, "-Q"];
 
-    let documents = through_nat_ingest("tcp://127.0.0.1:0", &args, lines.len());
+    let documents = through_nat_ingest("tcp://127.0.0.1:0", &args, lines.len(), Sender::WellFramed);
     let mut originals = Vec::new();
     for doc in &documents {
         assert_eq!(doc["event"]["dataset"], "huawei.session", "{doc}");

@@ -24,6 +24,7 @@ fn sample_log_reproduces_the_expected_fields() {
         at: "2025-07-23T04:00:00Z".parse().unwrap(),
         peer: None,
         truncated: false,
+        misframed: false,
     };
 
     let mut mismatches = Vec::new();

@@ -3,7 +3,7 @@
 #
 #   1. starts OpenSearch, Kafka and Elasticsearch (deploy/dev/servers.sh) in the
 #      background,
-#   2. unpacks rsyslog (deploy/dev/real-senders.sh) and builds the crate, its tests
+#   2. unpacks rsyslog and loggen (deploy/dev/real-senders.sh) and builds the crate, its tests
 #      and benches while they come up,
 #   3. waits for them, runs every test with the `integration` feature on
 #      (unit, property, integration and end-to-end tests; benches run once each
@@ -21,7 +21,7 @@ readonly FUZZ_SECONDS="${NAT_INGEST_FUZZ_SECONDS:-20}"
 readonly FUZZ_TARGETS=(header line grammar_seclog grammar_ar_session framer)
 cd "$ROOT"
 
-step() { printf '\n==> %s\n' "$*" >&2; }
+step() { printf '\n==> [%4ds] %s\n' "$SECONDS" "$*" >&2; }
 
 started_servers=0
 cleanup() {
@@ -42,7 +42,7 @@ fi
 deploy/dev/servers.sh start > target/dev-servers-start.log 2>&1 &
 servers_pid=$!
 
-step "unpacking real syslog senders (rsyslog) for the end-to-end tests"
+step "unpacking real syslog senders (rsyslog, loggen) for the end-to-end tests"
 deploy/dev/real-senders.sh
 
 step "building the crate, its tests and benches"

@@ -16,6 +16,7 @@ pub fn received() -> Received {
         at: jiff::Timestamp::from_second(1_753_236_705).unwrap(),
         peer: None,
         truncated: false,
+        misframed: false,
     }
 }
 

@@ -23,24 +23,20 @@ fuzz_target!(|input: Input| {
     for read in &input.reads {
         bytes_in += read.len();
         buffer.extend_from_slice(read);
-        loop {
-            match framer.decode(&mut buffer) {
-                Ok(Some(frame)) => {
-                    assert!(frame.bytes.len() <= MAX_FRAME_BYTES);
-                    bytes_out += frame.bytes.len();
-                }
-                Ok(None) => break,
-                Err(_) => return,
-            }
+        while let Some(frame) = framer.decode(&mut buffer) {
+            assert!(frame.bytes.len() <= MAX_FRAME_BYTES);
+            assert!(!frame.bytes.is_empty());
+            bytes_out += frame.bytes.len();
         }
         assert!(
             buffer.len() <= read.len() + 2 * MAX_FRAME_BYTES + 16,
             "buffer grows unbounded"
         );
     }
-    while let Ok(Some(frame)) = framer.decode_eof(&mut buffer) {
+    while let Some(frame) = framer.decode_eof(&mut buffer) {
         assert!(frame.bytes.len() <= MAX_FRAME_BYTES);
         bytes_out += frame.bytes.len();
     }
     assert!(bytes_out <= bytes_in);
+    assert!(buffer.is_empty(), "bytes left over after the end of the stream");
 });

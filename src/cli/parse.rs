@@ -256,6 +256,7 @@ fn encode_chunk(encoder: &Encoder, chunk: Chunk) -> Encoded {
             at: chunk.received,
             peer: None,
             truncated,
+            misframed: false,
         };
         let result = encoder.encode(&chunk.data[start..end], &received, &mut documents);
         documents.push(b'\n');

@@ -516,6 +516,7 @@ impl Open {
                         at: record.received.unwrap_or(*now),
                         peer: record.peer,
                         truncated: false,
+                        misframed: false,
                     },
                 });
                 if batch.len() >= PIPELINE_BATCH_FRAMES {

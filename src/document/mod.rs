@@ -34,6 +34,9 @@ pub struct Received {
     pub peer: Option<IpAddr>,
     /// The framer cut this frame at the size limit; the document is tagged.
     pub truncated: bool,
+    /// The octet count in front of this frame was invalid, so the framer read it
+    /// up to its delimiter instead; the document is tagged.
+    pub misframed: bool,
 }
 
 /// Which kind of document a message became.
@@ -85,6 +88,8 @@ pub fn fingerprint(frame: &[u8], peer: Option<IpAddr>) -> u128 {
 pub const SYSLOG_FAILURE_TAG: &str = "_syslog_parse_failure";
 /// Tag of a document whose frame was cut at the size limit.
 pub const TRUNCATED_TAG: &str = "_frame_truncated";
+/// Tag of a document whose frame came with an invalid octet count.
+pub const MISFRAMED_TAG: &str = "_frame_octet_count_invalid";
 /// Tag of a document in which invalid UTF-8 was replaced by U+FFFD.
 pub const INVALID_UTF8_TAG: &str = "_invalid_utf8_replaced";
 
@@ -219,6 +224,9 @@ impl Encoder {
         }
         if received.truncated {
             doc.tag(TRUNCATED_TAG);
+        }
+        if received.misframed {
+            doc.tag(MISFRAMED_TAG);
         }
         if self.keep_original {
             doc.set(Field::EventOriginal, Value::Text(line));

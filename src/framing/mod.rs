@@ -27,10 +27,12 @@
 //!   stripping (a blank line, `0 `) is skipped.
 //! - Frames are `Bytes` split off the read buffer: no copy per message.
 //!
-//! An octet-counted stream whose length prefix is not a number cannot be
-//! resynchronised with any confidence, so the framer returns a [`FramingError`]
-//! and the listener closes the connection; the sender reconnects and starts
-//! afresh.
+//! - Every byte that arrives ends up in a frame, except the tails of cut
+//!   messages. An octet-counted stream whose length prefix is not a number (a
+//!   sender that miscounted) is resynchronised the way rsyslog does it: that one
+//!   message is read up to its next LF or NUL and comes out with the
+//!   [`FramingError`] attached ([`Frame::error`]), and counting resumes after it.
+//!   The connection stays open.
 
 mod newline;
 mod octet_counting;
@@ -62,6 +64,9 @@ pub struct Frame {
     pub bytes: Bytes,
     /// The message was longer than the frame limit and this is only its head.
     pub truncated: bool,
+    /// The octet count in front of this message was not valid, so it was read up
+    /// to its delimiter instead; what was wrong, and where.
+    pub error: Option<FramingError>,
 }
 
 /// The framing a connection was found to use.
@@ -82,8 +87,9 @@ impl fmt::Display for Method {
     }
 }
 
-/// The stream cannot be framed any further; the connection should be closed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// What was wrong with an octet count. The framer recovers (see the module
+/// docs) and attaches it to the frame read in its place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum FramingError {
     /// An octet-count prefix held something other than digits and one space.
     #[error(
@@ -108,7 +114,7 @@ impl FramingError {
         }
     }
 
-    /// Moves the offset from "within this buffer" to "within the stream".
+    /// Moves the offset from "within the prefix" to "within the stream".
     fn shifted(self, by: u64) -> FramingError {
         match self {
             FramingError::InvalidLength { offset, found } => FramingError::InvalidLength {
@@ -128,14 +134,12 @@ impl FramingError {
 /// Frames one connection's stream, choosing the framing from its first bytes.
 ///
 /// Create one per connection; call [`decode`](Framer::decode) after every read
-/// until it returns `Ok(None)`, and [`decode_eof`](Framer::decode_eof) once the
+/// until it returns `None`, and [`decode_eof`](Framer::decode_eof) once the
 /// peer has closed.
 #[derive(Debug)]
 pub struct Framer {
     state: State,
     max_frame_bytes: usize,
-    /// Bytes of the stream already removed from the buffer, for error offsets.
-    consumed: u64,
 }
 
 #[derive(Debug)]
@@ -151,7 +155,6 @@ impl Framer {
         Framer {
             state: State::Detecting,
             max_frame_bytes: max_frame_bytes.max(1),
-            consumed: 0,
         }
     }
 
@@ -166,10 +169,10 @@ impl Framer {
 
     /// Splits the next complete frame off the front of `buf`, if there is one.
     ///
-    /// `Ok(None)` means more bytes are needed. Bytes of a cut message's tail are
+    /// `None` means more bytes are needed. Bytes of a cut message's tail are
     /// removed from `buf` as they are seen, so `buf` never holds more than about
     /// one frame limit of unframed data.
-    pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, FramingError> {
+    pub fn decode(&mut self, buf: &mut BytesMut) -> Option<Frame> {
         self.step(buf, false)
     }
 
@@ -177,15 +180,15 @@ impl Framer {
     ///
     /// A last delimited message without its delimiter is returned whole; a last
     /// octet-counted message shorter than its count is returned flagged
-    /// truncated. Call it until it returns `Ok(None)`.
-    pub fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, FramingError> {
+    /// truncated. Call it until it returns `None`.
+    pub fn decode_eof(&mut self, buf: &mut BytesMut) -> Option<Frame> {
         self.step(buf, true)
     }
 
-    fn step(&mut self, buf: &mut BytesMut, eof: bool) -> Result<Option<Frame>, FramingError> {
+    fn step(&mut self, buf: &mut BytesMut, eof: bool) -> Option<Frame> {
         if let State::Detecting = self.state {
             match detect(buf, eof) {
-                None => return Ok(None),
+                None => return None,
                 Some(Method::OctetCounting) => {
                     self.state = State::OctetCounting(OctetCounting::new(self.max_frame_bytes))
                 }
@@ -195,17 +198,13 @@ impl Framer {
             }
         }
 
-        let before = buf.len();
-        let result = match &mut self.state {
+        match &mut self.state {
             State::Detecting => unreachable!("detection finished above"),
             State::OctetCounting(decoder) if eof => decoder.decode_eof(buf),
             State::OctetCounting(decoder) => decoder.decode(buf),
-            State::Newline(decoder) if eof => Ok(decoder.decode_eof(buf)),
-            State::Newline(decoder) => Ok(decoder.decode(buf)),
-        };
-        let base = self.consumed;
-        self.consumed += (before - buf.len()) as u64;
-        result.map_err(|error| error.shifted(base))
+            State::Newline(decoder) if eof => decoder.decode_eof(buf),
+            State::Newline(decoder) => decoder.decode(buf),
+        }
     }
 }
 
@@ -255,6 +254,7 @@ fn finish(mut message: BytesMut, truncated: bool) -> Option<Frame> {
     Some(Frame {
         bytes: message.freeze(),
         truncated,
+        error: None,
     })
 }
 
@@ -271,7 +271,7 @@ mod tests {
             } else {
                 framer.decode(buf)
             };
-            match next.expect("framing error") {
+            match next {
                 Some(frame) => out.push(frame),
                 None => return out,
             }
@@ -282,6 +282,7 @@ mod tests {
         Frame {
             bytes: Bytes::copy_from_slice(bytes),
             truncated: false,
+            error: None,
         }
     }
 
@@ -311,7 +312,7 @@ mod tests {
     fn waits_for_a_digit_run_to_end() {
         let mut framer = Framer::new(1024);
         let mut buf = BytesMut::from(&b"12"[..]);
-        assert_eq!(framer.decode(&mut buf), Ok(None));
+        assert_eq!(framer.decode(&mut buf), None);
         assert_eq!(framer.method(), None);
         buf.extend_from_slice(b"3\n");
         assert_eq!(frames(&mut framer, &mut buf, false), vec![whole(b"123")]);
@@ -327,16 +328,65 @@ mod tests {
     #[test]
     fn error_offsets_count_from_the_stream_start() {
         let mut framer = Framer::new(1024);
-        let mut buf = BytesMut::from(&b"2 ab2 cdx"[..]);
-        assert_eq!(framer.decode(&mut buf), Ok(Some(whole(b"ab"))));
-        assert_eq!(framer.decode(&mut buf), Ok(Some(whole(b"cd"))));
+        let mut buf = BytesMut::from(&b"2 ab2 cdx y\n"[..]);
+        assert_eq!(framer.decode(&mut buf), Some(whole(b"ab")));
+        assert_eq!(framer.decode(&mut buf), Some(whole(b"cd")));
+        let unframed = framer.decode(&mut buf).unwrap();
+        assert_eq!(&unframed.bytes[..], b"x y");
         assert_eq!(
-            framer.decode(&mut buf),
-            Err(FramingError::InvalidLength {
+            unframed.error,
+            Some(FramingError::InvalidLength {
                 offset: 8,
                 found: b'x'
             })
         );
+    }
+
+    /// Regression: syslog-ng's loggen 3.38 declares `-s 8192` RFC 5424 frames
+    /// as 8192 bytes but sends 8187, so every length after the first lands in
+    /// the middle of a message. The connection used to be closed there and the
+    /// rest of what the sender had written was lost uncounted; now each message
+    /// still comes out, the misframed ones carrying the error.
+    #[test]
+    fn a_miscounting_sender_loses_no_message() {
+        for line_end in ["\n", ""] {
+            let mut stream = Vec::new();
+            for n in 0..6 {
+                let text = format!("<38>1 - host prg - - - seq: {n:04} PADPAD{line_end}");
+                // Counts its own prefix (`NN `) into the length, like loggen.
+                stream.extend_from_slice(format!("{} ", text.len() + 3).as_bytes());
+                stream.extend_from_slice(text.as_bytes());
+            }
+            let mut framer = Framer::new(1024);
+            let mut buf = BytesMut::from(&stream[..]);
+            let got = frames(&mut framer, &mut buf, true);
+
+            // One frame per message, each holding its own sequence number (the
+            // counted ones also hold the next message's prefix).
+            let texts: Vec<String> = got
+                .iter()
+                .map(|f| String::from_utf8_lossy(&f.bytes).into_owned())
+                .collect();
+            assert_eq!(texts.len(), 6, "{texts:?}");
+            for (n, text) in texts.iter().enumerate() {
+                assert!(text.starts_with("<38>1 "), "{text:?}");
+                assert!(text.contains(&format!("seq: {n:04}")), "{text:?}");
+            }
+            let misframed: Vec<bool> = got.iter().map(|f| f.error.is_some()).collect();
+            assert_eq!(misframed, [false, true, false, true, false, true]);
+            assert!(buf.is_empty());
+        }
+    }
+
+    #[test]
+    fn an_overlong_unframed_message_is_cut_and_counting_resumes() {
+        let mut framer = Framer::new(4);
+        let mut buf = BytesMut::from(&b"1 ax abcdefgh\n2 ok"[..]);
+        let got = frames(&mut framer, &mut buf, true);
+        let bytes: Vec<&[u8]> = got.iter().map(|f| &f.bytes[..]).collect();
+        assert_eq!(bytes, vec![&b"a"[..], b"x ab", b"ok"]);
+        assert!(got[1].truncated && got[1].error.is_some());
+        assert_eq!(got[2].error, None);
     }
 
     #[test]
@@ -450,7 +500,7 @@ mod tests {
                     let truncated = m.len() > max_frame_bytes;
                     let head = &m[..m.len().min(max_frame_bytes)];
                     let head = &head[..trim_trailer(head)];
-                    (!head.is_empty()).then(|| Frame { bytes: Bytes::copy_from_slice(head), truncated })
+                    (!head.is_empty()).then(|| Frame { bytes: Bytes::copy_from_slice(head), truncated, error: None })
                 })
                 .collect();
             prop_assert_eq!(got, want);
@@ -469,19 +519,13 @@ mod tests {
             points.push(stream.len());
             points.sort_unstable();
             let mut total = 0;
-            'feed: for to in points {
+            for to in points {
                 buf.extend_from_slice(&stream[from..to]);
                 from = to;
-                loop {
-                    match framer.decode(&mut buf) {
-                        Ok(Some(frame)) => {
-                            prop_assert!(frame.bytes.len() <= max_frame_bytes);
-                            prop_assert!(!frame.bytes.is_empty());
-                            total += frame.bytes.len();
-                        }
-                        Ok(None) => break,
-                        Err(_) => break 'feed,
-                    }
+                while let Some(frame) = framer.decode(&mut buf) {
+                    prop_assert!(frame.bytes.len() <= max_frame_bytes);
+                    prop_assert!(!frame.bytes.is_empty());
+                    total += frame.bytes.len();
                 }
                 // Unframed data never exceeds a frame plus a length prefix.
                 prop_assert!(buf.len() <= max_frame_bytes + MAX_LENGTH_DIGITS + 1);

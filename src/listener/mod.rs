@@ -182,6 +182,7 @@ struct Throttles {
     kernel: Throttle,
     queue_full: Throttle,
     oversize: Throttle,
+    framing: Throttle,
     allow_list: Throttle,
     socket: Throttle,
     connection_limit: Throttle,

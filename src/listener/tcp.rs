@@ -213,7 +213,6 @@ enum Ended {
     Eof,
     IdleTimeout,
     Shutdown,
-    FramingError,
     ReadError,
     QueueClosed,
 }
@@ -224,7 +223,6 @@ impl Ended {
             Ended::Eof => "eof",
             Ended::IdleTimeout => "idle_timeout",
             Ended::Shutdown => "shutdown",
-            Ended::FramingError => "framing_error",
             Ended::ReadError => "read_error",
             Ended::QueueClosed => "queue_closed",
         }
@@ -265,25 +263,26 @@ where
             }
         };
 
-        let (batch, framed) = frame_all(&mut framer, &mut buffer, eof, peer);
-        if !hand_off(shared, batch).await {
-            break Ended::QueueClosed;
-        }
-        if let Err(error) = framed {
+        let (batch, misframed) = frame_all(&mut framer, &mut buffer, eof, peer);
+        if let Some((first, messages)) = misframed {
             FramingFailed {
                 listener: &shared.name,
                 protocol: shared.protocol,
-                error: &error,
+                first: &first,
+                messages,
+                throttle: &shared.throttles.framing,
             }
             .emit();
-            break Ended::FramingError;
+        }
+        if !hand_off(shared, batch).await {
+            break Ended::QueueClosed;
         }
         if eof {
             break Ended::Eof;
         }
     };
 
-    if !buffer.is_empty() && !matches!(ended, Ended::Eof | Ended::FramingError) {
+    if !buffer.is_empty() && !matches!(ended, Ended::Eof) {
         tracing::debug!(
             bytes = buffer.len(),
             "Discarded a partial message at close."
@@ -315,34 +314,38 @@ where
     }
 }
 
-/// Takes every complete frame out of `buffer`; stops early on a framing error,
-/// returning the frames cut before it alongside.
+/// Takes every complete frame out of `buffer`, with the first framing error
+/// among them and how many frames had one.
 fn frame_all(
     framer: &mut Framer,
     buffer: &mut BytesMut,
     eof: bool,
     peer: std::net::IpAddr,
-) -> (FrameBatch, Result<(), FramingError>) {
+) -> (FrameBatch, Option<(FramingError, usize)>) {
     let at = jiff::Timestamp::now();
     let mut batch = FrameBatch::new();
+    let mut misframed: Option<(FramingError, usize)> = None;
     loop {
         let next = if eof {
             framer.decode_eof(buffer)
         } else {
             framer.decode(buffer)
         };
-        match next {
-            Ok(Some(frame)) => batch.push(Frame {
-                bytes: frame.bytes,
-                received: Received {
-                    at,
-                    peer: Some(peer),
-                    truncated: frame.truncated,
-                },
-            }),
-            Ok(None) => return (batch, Ok(())),
-            Err(error) => return (batch, Err(error)),
+        let Some(frame) = next else {
+            return (batch, misframed);
+        };
+        if let Some(error) = frame.error {
+            misframed.get_or_insert((error, 0)).1 += 1;
         }
+        batch.push(Frame {
+            bytes: frame.bytes,
+            received: Received {
+                at,
+                peer: Some(peer),
+                truncated: frame.truncated,
+                misframed: frame.error.is_some(),
+            },
+        });
     }
 }
 

@@ -340,6 +340,7 @@ impl Reader {
                     at,
                     peer: Some(kept.peer),
                     truncated: kept.truncated,
+                    misframed: false,
                 },
             })
             .collect();

@@ -20,6 +20,7 @@ fn frame(n: usize) -> Frame {
         at: jiff::Timestamp::now(),
         peer: None,
         truncated: false,
+        misframed: false,
     };
     Frame {
         bytes: Bytes::from(line),

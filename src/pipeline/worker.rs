@@ -144,6 +144,7 @@ mod tests {
             at: "2025-07-23T02:11:12Z".parse().unwrap(),
             peer: None,
             truncated: false,
+            misframed: false,
         };
         let document = fallback_document(b"<13>bad \"line\" \xff", &received);
         let value: serde_json::Value = serde_json::from_slice(&document).unwrap();

@@ -14,9 +14,10 @@
 //! What is lost, and why it is acceptable: when the capture missed a segment
 //! (the gap never fills, or more than [`MAX_PENDING_BYTES`] wait behind it), the
 //! flow skips over the gap and starts a fresh framer after it. The message cut
-//! by the gap is lost, and an octet-counted flow may not find its footing again,
-//! in which case the rest of that flow is dropped; a capture that starts in the
-//! middle of a connection has the same problem at its start. Both are counted.
+//! by the gap is lost and the gap is counted. An octet-counted flow whose next
+//! count then lands in the middle of a message finds its footing again at the
+//! next delimiter, as the listener's framer does, so the messages after a gap
+//! (or after the start of a capture taken mid-connection) are kept.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -169,19 +170,12 @@ impl Flows {
                 flow.framer.decode(&mut flow.buffer)
             };
             match frame {
-                Ok(Some(frame)) => self.ready.push_back(Record {
+                Some(frame) => self.ready.push_back(Record {
                     line: frame.bytes.to_vec(),
                     received: flow.at,
                     peer: Some(key.0.ip()),
                 }),
-                Ok(None) => return,
-                Err(_) => {
-                    // The framing broke (a gap in an octet-counted flow): drop it.
-                    self.lost += 1;
-                    flow.is_syslog = Some(false);
-                    flow.buffer.clear();
-                    return;
-                }
+                None => return,
             }
         }
     }

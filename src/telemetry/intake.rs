@@ -53,7 +53,8 @@ pub fn describe() {
     describe_counter!(
         "listener_framing_errors_total",
         Unit::Count,
-        "Connections closed because their byte stream could not be framed."
+        "Messages whose octet count was invalid; each was read up to its next LF or NUL \
+         instead, kept and tagged, and the connection stayed open."
     );
     describe_counter!(
         "listener_tls_handshake_errors_total",
@@ -94,9 +95,14 @@ impl DropCause {
 }
 
 /// Lets a log line through at most once per second; shared by one emitter.
+///
+/// What the lines it holds back would have said is not lost: [`Throttle::tally`]
+/// adds it up and the next line that goes through reports the sum.
 #[derive(Debug, Default)]
 pub struct Throttle {
     last_second: AtomicU64,
+    /// Messages counted since the last line that went through.
+    held_back: AtomicU64,
 }
 
 impl Throttle {
@@ -111,6 +117,14 @@ impl Throttle {
                 .last_second
                 .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok()
+    }
+
+    /// Adds `messages` to the tally; when a line may be logged now, returns the
+    /// tally since the last line (these messages included) and starts a new one.
+    pub fn tally(&self, messages: u64) -> Option<u64> {
+        self.held_back.fetch_add(messages, Ordering::Relaxed);
+        self.allow()
+            .then(|| self.held_back.swap(0, Ordering::Relaxed))
     }
 }
 
@@ -238,16 +252,28 @@ impl MessagesDropped<'_> {
                     protocol, cause, messages, "Dropped messages from a sender not allowed."
                 )
             }
-            DropCause::Oversize if self.throttle.allow() => {
-                warn!(
-                    listener,
-                    protocol, cause, messages, "Cut messages longer than max_frame_bytes."
-                )
+            DropCause::Oversize => {
+                if let Some(messages) = self.throttle.tally(messages as u64) {
+                    warn!(
+                        listener,
+                        protocol,
+                        cause,
+                        messages,
+                        "Cut messages longer than max_frame_bytes (count since the last such line)."
+                    )
+                }
             }
-            DropCause::Kernel | DropCause::QueueFull if self.throttle.allow() => {
-                error!(listener, protocol, cause, messages, "Dropped messages.")
+            DropCause::Kernel | DropCause::QueueFull => {
+                if let Some(messages) = self.throttle.tally(messages as u64) {
+                    error!(
+                        listener,
+                        protocol,
+                        cause,
+                        messages,
+                        "Dropped messages (count since the last such line)."
+                    )
+                }
             }
-            _ => {}
         }
         counter!(
             "listener_dropped_messages_total",
@@ -287,7 +313,7 @@ impl ConnectionOpened<'_> {
 pub struct ConnectionClosed<'a> {
     pub listener: &'a str,
     pub protocol: &'static str,
-    /// `eof`, `idle_timeout`, `shutdown`, `framing_error`, `read_error` or `queue_closed`.
+    /// `eof`, `idle_timeout`, `shutdown`, `read_error` or `queue_closed`.
     pub reason: &'static str,
 }
 
@@ -307,27 +333,35 @@ impl ConnectionClosed<'_> {
     }
 }
 
-/// A connection's stream could not be framed; it is closed.
+/// Messages of one read came with an invalid octet count; each was read up to
+/// its delimiter instead, kept and tagged, and the connection stays open.
 #[derive(Debug)]
 pub struct FramingFailed<'a> {
     pub listener: &'a str,
     pub protocol: &'static str,
-    pub error: &'a crate::framing::FramingError,
+    /// The first error of the read.
+    pub first: &'a crate::framing::FramingError,
+    /// Messages of the read that had one.
+    pub messages: usize,
+    pub throttle: &'a Throttle,
 }
 
 impl FramingFailed<'_> {
     pub fn emit(&self) {
-        warn!(
-            listener = self.listener,
-            protocol = self.protocol,
-            error = %self.error,
-            "Closing a connection whose stream cannot be framed."
-        );
+        if let Some(messages) = self.throttle.tally(self.messages as u64) {
+            warn!(
+                listener = self.listener,
+                protocol = self.protocol,
+                messages,
+                error = %self.first,
+                "Read messages with an invalid octet count up to their end (count since the last such line)."
+            );
+        }
         let labels = [
             ("listener", self.listener.to_owned()),
             ("protocol", self.protocol.into()),
         ];
-        counter!("listener_framing_errors_total", &labels).increment(1);
+        counter!("listener_framing_errors_total", &labels).increment(self.messages as u64);
     }
 }
 
@@ -403,5 +437,18 @@ mod tests {
         let throttle = Throttle::default();
         assert!(throttle.allow());
         assert!(!throttle.allow());
+    }
+
+    /// Regression: a flood of UDP drops logged `messages=1` once a second while
+    /// the counter said thousands; the held-back batches now add up.
+    #[test]
+    fn throttle_reports_what_it_held_back() {
+        let throttle = Throttle::default();
+        assert_eq!(throttle.tally(1), Some(1));
+        assert_eq!(throttle.tally(20), None);
+        assert_eq!(throttle.tally(300), None);
+        throttle.last_second.store(0, Ordering::Relaxed); // As if a second passed.
+        assert_eq!(throttle.tally(4), Some(324));
+        assert_eq!(throttle.tally(5), None);
     }
 }

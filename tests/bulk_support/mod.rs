@@ -214,6 +214,7 @@ pub fn session_batch(count: usize) -> DocumentBatch {
         at: "2025-07-23T04:00:00Z".parse().unwrap(),
         peer: Some([192, 0, 2, 1].into()),
         truncated: false,
+        misframed: false,
     };
     let mut batch = DocumentBatch::default();
     for line in SESSIONS.lines().take(count) {
