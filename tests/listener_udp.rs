@@ -179,19 +179,26 @@ async fn udp_drops_past_its_queued_bytes_and_recovers_when_drained() {
     let socket = sender();
     let payload = |i: usize| format!("<13>{i:0>996}");
     for i in 0..100 {
-        socket.send_to(payload(i).as_bytes(), listener.addr()).unwrap();
+        socket
+            .send_to(payload(i).as_bytes(), listener.addr())
+            .unwrap();
         if i % 10 == 9 {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
     wait_total("udp_budget", 100).await;
     let received = counter("listener_received_messages_total", "udp_budget", None);
-    assert!(received > 0 && received as usize * 1000 <= budget, "received {received}");
+    assert!(
+        received > 0 && received as usize * 1000 <= budget,
+        "received {received}"
+    );
 
     // Taking the frames and dropping them releases the budget.
     drop(listener.frames(received as usize).await);
     for i in 0..10 {
-        socket.send_to(payload(i).as_bytes(), listener.addr()).unwrap();
+        socket
+            .send_to(payload(i).as_bytes(), listener.addr())
+            .unwrap();
     }
     let frames = listener.frames(10).await;
     assert_eq!(frames[9].bytes.len(), 1000);

@@ -80,7 +80,11 @@ fn rsyslog_forwarding_huawei_lines_over_tcp_loses_nothing() {
     let port = running.tcp.unwrap().port();
     let mut rsyslog = start_rsyslog(&root, work.path(), &input, port);
     let waited = Instant::now();
-    running.wait_for_metric("pipeline_documents_parsed_total", LINES as f64, Duration::from_secs(90));
+    running.wait_for_metric(
+        "pipeline_documents_parsed_total",
+        LINES as f64,
+        Duration::from_secs(90),
+    );
     eprintln!("{LINES} lines through rsyslog in {:?}", waited.elapsed());
     let _ = rsyslog.kill();
     let _ = rsyslog.wait();

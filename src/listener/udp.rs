@@ -91,8 +91,8 @@ pub(super) fn spawn(
 
     let slot_bytes = config.max_frame_bytes.clamp(1, MAX_DATAGRAM_BYTES);
     // Each reader gets an equal share, but always room for one full batch.
-    let queued_bytes_share = (config.max_queued_bytes / sockets.len().max(1))
-        .max(slot_bytes * BATCH_DATAGRAMS);
+    let queued_bytes_share =
+        (config.max_queued_bytes / sockets.len().max(1)).max(slot_bytes * BATCH_DATAGRAMS);
     let readers: Vec<_> = sockets
         .into_iter()
         .map(|socket| {

@@ -210,22 +210,26 @@ fn convert<'a>(
         Kind::Port => Value::Unsigned(
             parse_port(raw).ok_or_else(|| malformed(raw, "a port number (0-65535)"))? as u64,
         ),
-        Kind::Integer => {
-            Value::Unsigned(parse_unsigned(raw).ok_or_else(|| malformed(raw, "an unsigned integer"))?)
-        }
+        Kind::Integer => Value::Unsigned(
+            parse_unsigned(raw).ok_or_else(|| malformed(raw, "an unsigned integer"))?,
+        ),
         Kind::Seconds => {
             let seconds = parse_unsigned(raw).filter(|s| *s <= i64::MAX as u64 / 1_000_000_000);
-            Value::Unsigned(seconds.ok_or_else(|| malformed(raw, "a number of seconds"))? * 1_000_000_000)
+            Value::Unsigned(
+                seconds.ok_or_else(|| malformed(raw, "a number of seconds"))? * 1_000_000_000,
+            )
         }
-        Kind::EpochSeconds => Value::Time(epoch(raw).ok_or_else(|| malformed(raw, "Unix seconds"))?),
+        Kind::EpochSeconds => {
+            Value::Time(epoch(raw).ok_or_else(|| malformed(raw, "Unix seconds"))?)
+        }
         Kind::DateTime(layouts) => {
             let instant = layouts
                 .iter()
                 .find_map(|layout| read_layout(layout, raw, context));
-            Value::Time(instant.ok_or_else(|| malformed(
-                raw,
-                "a date-time in one of the grammar's layouts",
-            ))?)
+            Value::Time(
+                instant
+                    .ok_or_else(|| malformed(raw, "a date-time in one of the grammar's layouts"))?,
+            )
         }
         Kind::Enum(values) => match values.iter().find(|(from, _)| **from == *raw) {
             Some((_, to)) => Value::Text(to.as_bytes()),
