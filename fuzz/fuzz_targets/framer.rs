@@ -38,5 +38,8 @@ fuzz_target!(|input: Input| {
         bytes_out += frame.bytes.len();
     }
     assert!(bytes_out <= bytes_in);
-    assert!(buffer.is_empty(), "bytes left over after the end of the stream");
+    assert!(
+        buffer.is_empty(),
+        "bytes left over after the end of the stream"
+    );
 });
