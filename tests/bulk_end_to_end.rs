@@ -1,6 +1,7 @@
-//! `nat-ingest run --elasticsearch URL` end to end: syslog over TCP becomes
-//! searchable documents in the dev OpenSearch, and an outage of the server in
-//! the middle of the load loses nothing and duplicates nothing.
+//! `nat-ingest run --elasticsearch URL` end to end: syslog over TCP, from our
+//! own writer and from syslog-ng's loggen, becomes searchable documents in the
+//! dev OpenSearch and Elasticsearch, and an outage of the server in the middle
+//! of the load loses nothing and duplicates nothing.
 //!
 //! The outage is made with a TCP relay of the test's own between nat-ingest and
 //! OpenSearch: closing it (and every connection through it) looks to nat-ingest
@@ -91,6 +92,56 @@ fn tcp_syslog_becomes_searchable_documents() {
     assert!(status.success(), "exit status {status:?}");
     assert!(log.iter().any(|l| l.contains("Stopped.")), "no stop line");
     server.clean_up(&run);
+}
+
+/// A real sender (loggen reading the session file, lines as they are) through
+/// `run` into `server`: every line is indexed once and found by a CIDR query.
+fn loggen_sessions_become_searchable(server: Server) {
+    let root = run_support::real_senders_root("usr/bin/loggen");
+    let run = bulk_support::run_id("loggen");
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_file(dir.path(), &run);
+    let running = Running::start(
+        &dir.path().join("archive"),
+        &["tcp://127.0.0.1:0"],
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--elasticsearch",
+            &server.url,
+        ],
+    );
+
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/benches/data/huawei-sessions-20k.log"
+    );
+    let lines = SESSIONS.lines().count();
+    let args = ["-i", "-S", "-R", file, "-d", "-r", "20000", "-Q"];
+    run_support::loggen(&root, &args, running.tcp.unwrap(), lines);
+
+    let indices = format!("{run}-*");
+    server.wait_for_count(&indices, lines as u64);
+    let found = server.count(&indices, json!({"term": {"source.ip": "192.168.0.0/16"}}));
+    assert!(found > 0, "no session from 192.168.0.0/16 is searchable");
+    assert_eq!(
+        running.metric_sum("bulk_documents_indexed_total"),
+        lines as f64
+    );
+    running.signal(libc::SIGTERM);
+    let (status, _) = running.wait();
+    assert!(status.success(), "exit status {status:?}");
+    server.clean_up(&run);
+}
+
+#[test]
+fn loggen_into_opensearch() {
+    loggen_sessions_become_searchable(Server::opensearch());
+}
+
+#[test]
+fn loggen_into_elasticsearch() {
+    loggen_sessions_become_searchable(Server::elasticsearch());
 }
 
 #[test]

@@ -12,13 +12,10 @@
 
 mod run_support;
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use run_support::Running;
+use run_support::{loggen, Running};
 use serde_json::Value;
 
 /// Messages per generated case: enough to catch one lost or doubled, quick on two cores.
@@ -27,63 +24,11 @@ const GENERATED: usize = 5_000;
 /// loggen's `-r`: messages per second, well below what one listener takes.
 const RATE: &str = "20000";
 
-/// How long one loggen run may take (the 20k-line file at `RATE` needs about 1 s).
-const LOGGEN_TIMEOUT: Duration = Duration::from_secs(60);
-
 /// How long the documents may take to come through after loggen has finished.
 const ARRIVAL_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// 20,000 Huawei session lines (AR and USG, four message kinds), one per line.
 const HUAWEI_FILE: &str = "benches/data/huawei-sessions-20k.log";
-
-/// Runs loggen with `args` against `target`; panics if it fails, hangs, or reports a
-/// count of messages sent other than `expected`.
-fn loggen(root: &Path, args: &[&str], target: SocketAddr, expected: usize) {
-    let library_path = [
-        "usr/lib/syslog-ng",
-        "usr/lib/x86_64-linux-gnu",
-        "lib/x86_64-linux-gnu",
-    ]
-    .map(|dir| root.join(dir).display().to_string())
-    .join(":");
-    let child = Command::new(root.join("usr/bin/loggen"))
-        .args(args)
-        .arg(target.ip().to_string())
-        .arg(target.port().to_string())
-        .env("LD_LIBRARY_PATH", library_path)
-        .env("SYSLOGNG_PREFIX", root.join("usr"))
-        // Its RFC 3164 stamps carry no offset; UTC keeps them comparable.
-        .env("TZ", "UTC")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("loggen starts");
-    let pid = child.id() as i32;
-
-    // The output is collected on a thread, so that waiting can have a deadline.
-    let (done, finished) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = done.send(child.wait_with_output());
-    });
-    let result = finished.recv_timeout(LOGGEN_TIMEOUT).unwrap_or_else(|_| {
-        // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
-        unsafe { libc::kill(pid, libc::SIGKILL) };
-        panic!("loggen {args:?} did not finish within {LOGGEN_TIMEOUT:?}");
-    });
-    let result = result.expect("loggen's output");
-    let output = String::from_utf8_lossy(&result.stdout) + String::from_utf8_lossy(&result.stderr);
-    eprintln!("loggen {args:?}: {}", output.trim());
-    assert!(result.status.success(), "loggen {args:?} failed: {output}");
-
-    let count = output
-        .split("count=")
-        .nth(1)
-        .and_then(|rest| rest.split(',').next())
-        .and_then(|n| n.parse::<usize>().ok())
-        .unwrap_or_else(|| panic!("loggen printed no count: {output}"));
-    assert_eq!(count, expected, "loggen's own count of messages sent");
-}
 
 /// What a run may count besides clean documents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

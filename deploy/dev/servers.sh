@@ -372,6 +372,21 @@ elasticsearch_layout() {
     render "$SCRIPT_DIR/elasticsearch/root-info.properties" \
         "$home/modules/nat-ingest-root-info/plugin-descriptor.properties" "ES_VERSION=$version"
     cp "$SCRIPT_DIR/elasticsearch/log4j2.properties" "$home/config/log4j2.properties"
+
+    # Elasticsearch 9 compresses stored fields with zstd through its native
+    # library, which its distribution ships and Maven Central does not; without
+    # it every Lucene commit (flush) fails and the shard with it. Debian's own
+    # libzstd (1.5.x, on every machine of ours) serves, named as the node looks
+    # for it in es.nativelibs.path. The node only gets that far if it can load
+    # its vector library first: vec_caps_none.c stands in for it.
+    rm -rf "$dir/native"
+    mkdir -p "$dir/native"
+    local zstd
+    zstd="$(ls /usr/lib/x86_64-linux-gnu/libzstd.so.1 /usr/lib/*/libzstd.so.1 2>/dev/null | head -n 1)"
+    [[ -n "$zstd" ]] || fail "elasticsearch: no libzstd.so.1 found (Debian package libzstd1)"
+    ln -s "$zstd" "$dir/native/libzstd.so"
+    cc -shared -fPIC -O2 -o "$dir/native/libvec.so" "$SCRIPT_DIR/elasticsearch/vec_caps_none.c" \
+        || fail "elasticsearch: cannot build the libvec stand-in (needs cc)"
 }
 
 elasticsearch_launch() {
@@ -388,6 +403,7 @@ elasticsearch_launch() {
         -Dio.netty.noUnsafe=true -Dio.netty.allocator.numDirectArenas=0 \
         -Dlog4j.shutdownHookEnabled=false -Dlog4j2.disable.jmx=true \
         --enable-native-access=ALL-UNNAMED --add-modules=jdk.incubator.vector \
+        "-Des.nativelibs.path=$dir/native" \
         -cp "$dir/build/launcher:$dir/classpath/*" natingest.devservers.ElasticsearchDevNode \
         "$dir/home" "$ELASTICSEARCH_PORT" "$ELASTICSEARCH_TRANSPORT_PORT"
 }

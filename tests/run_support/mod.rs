@@ -272,3 +272,55 @@ pub fn archived_tags(dir: &Path) -> (usize, BTreeMap<String, Vec<usize>>) {
     }
     (lines, tags)
 }
+
+/// How long one loggen run may take.
+const LOGGEN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs loggen with `args` against `target`; panics if it fails, hangs, or reports a
+/// count of messages sent other than `expected`.
+pub fn loggen(root: &Path, args: &[&str], target: SocketAddr, expected: usize) {
+    let library_path = [
+        "usr/lib/syslog-ng",
+        "usr/lib/x86_64-linux-gnu",
+        "lib/x86_64-linux-gnu",
+    ]
+    .map(|dir| root.join(dir).display().to_string())
+    .join(":");
+    let child = Command::new(root.join("usr/bin/loggen"))
+        .args(args)
+        .arg(target.ip().to_string())
+        .arg(target.port().to_string())
+        .env("LD_LIBRARY_PATH", library_path)
+        .env("SYSLOGNG_PREFIX", root.join("usr"))
+        // Its RFC 3164 stamps carry no offset; UTC keeps them comparable.
+        .env("TZ", "UTC")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("loggen starts");
+    let pid = child.id() as i32;
+
+    // The output is collected on a thread, so that waiting can have a deadline.
+    let (done, finished) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    let result = finished.recv_timeout(LOGGEN_TIMEOUT).unwrap_or_else(|_| {
+        // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        panic!("loggen {args:?} did not finish within {LOGGEN_TIMEOUT:?}");
+    });
+    let result = result.expect("loggen's output");
+    let output = String::from_utf8_lossy(&result.stdout) + String::from_utf8_lossy(&result.stderr);
+    eprintln!("loggen {args:?}: {}", output.trim());
+    assert!(result.status.success(), "loggen {args:?} failed: {output}");
+
+    let count = output
+        .split("count=")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or_else(|| panic!("loggen printed no count: {output}"));
+    assert_eq!(count, expected, "loggen's own count of messages sent");
+}
