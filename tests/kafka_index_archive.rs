@@ -14,8 +14,8 @@ mod run_support;
 use std::time::{Duration, Instant};
 
 use kafka_support::{
-    archive_days, archive_lines, bootstrap, clean_up, committed_total, create_topic,
-    read_topic, run_id, send_tcp, Indexer,
+    archive_days, archive_lines, bootstrap, clean_up, committed_total, create_topic, read_topic,
+    run_id, send_tcp, Indexer,
 };
 use run_support::{message, Running};
 
@@ -97,7 +97,10 @@ fn index_into_the_archive_matches_a_direct_archive() {
     ]);
     let deadline = Instant::now() + Duration::from_secs(90);
     while committed_total(&bootstrap, &topic, &group, PARTITIONS) < total as i64 {
-        assert!(Instant::now() < deadline, "the indexer did not commit everything");
+        assert!(
+            Instant::now() < deadline,
+            "the indexer did not commit everything"
+        );
         indexer.drain_log();
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -119,21 +122,24 @@ fn index_into_the_archive_matches_a_direct_archive() {
     assert_eq!(from_index.len(), total);
     from_index.sort();
     from_topic.sort();
-    assert_eq!(from_index, from_topic, "archive lines are the topic's messages");
+    assert_eq!(
+        from_index, from_topic,
+        "archive lines are the topic's messages"
+    );
 
     // And those are what `run` archives directly, but for the receive time.
     let mut from_run: Vec<String> = archive_lines(&direct)
         .iter()
         .map(|l| without_receive_time(l))
         .collect();
-    let mut from_index: Vec<String> = from_index
-        .iter()
-        .map(|l| without_receive_time(l))
-        .collect();
+    let mut from_index: Vec<String> = from_index.iter().map(|l| without_receive_time(l)).collect();
     from_run.sort();
     from_index.sort();
     assert_eq!(from_index.len(), from_run.len());
-    assert!(from_index == from_run, "documents differ from a direct archive");
+    assert!(
+        from_index == from_run,
+        "documents differ from a direct archive"
+    );
     assert_eq!(archive_days(&indexed), archive_days(&direct));
 
     clean_up(&bootstrap, &topic, &[&group]);

@@ -23,6 +23,17 @@ const PARTITIONS: i32 = 3;
 /// Documents in OpenSearch at which the first indexer is killed.
 const KILL_AT: u64 = 1500;
 
+/// Documents searchable now; 0 while the first index is still being created
+/// (its shards answer 503 for a moment).
+fn searchable(server: &Server, indices: &str) -> u64 {
+    server.request(reqwest::Method::POST, &format!("{indices}/_refresh"), None);
+    let (status, answer) = server.request(reqwest::Method::GET, &format!("{indices}/_count"), None);
+    match status {
+        200 => answer["count"].as_u64().unwrap_or(0),
+        _ => 0,
+    }
+}
+
 #[test]
 fn killed_indexer_restarts_without_loss_or_duplicates() {
     let bootstrap = bootstrap();
@@ -68,6 +79,7 @@ fn killed_indexer_restarts_without_loss_or_duplicates() {
         &config,
         format!(
             "[kafka]\nchunk_documents = 1000\nchunk_age_ms = 300\n\
+             options = {{ \"session.timeout.ms\" = \"6000\" }}\n\
              [elasticsearch]\nurls = [\"{url}\"]\n\
              session_index = \"{run}-nat-%{{+yyyy.MM.dd}}\"\n\
              syslog_index = \"{run}-syslog-%{{+yyyy.MM.dd}}\"\n\
@@ -95,7 +107,7 @@ fn killed_indexer_restarts_without_loss_or_duplicates() {
     let first = Indexer::start(&args);
     let deadline = Instant::now() + Duration::from_secs(90);
     let at_kill = loop {
-        let count = server.count(&indices, serde_json::json!({"match_all": {}}));
+        let count = searchable(&server, &indices);
         if count >= KILL_AT {
             first.signal(libc::SIGKILL);
             break count;
@@ -113,11 +125,15 @@ fn killed_indexer_restarts_without_loss_or_duplicates() {
         "the kill came after the end ({committed_at_kill} of {total} committed)"
     );
 
-    // Second indexer, same group: goes on from the last commit.
+    // Second indexer, same group: goes on from the last commit, once the broker
+    // has noticed the first one is gone (session.timeout.ms, 6 s here).
     let second = Indexer::start(&args);
     let deadline = Instant::now() + Duration::from_secs(120);
     while committed_total(&bootstrap, &topic, &group, PARTITIONS) < total as i64 {
-        assert!(Instant::now() < deadline, "the second indexer did not finish");
+        assert!(
+            Instant::now() < deadline,
+            "the second indexer did not finish"
+        );
         second.drain_log();
         std::thread::sleep(Duration::from_millis(200));
     }

@@ -66,12 +66,14 @@ fn run_produces_one_keyed_message_per_line() {
         "errors in the log: {log:#?}"
     );
     // Nothing went to the archive.
-    assert!(!dir.path().join("unused-archive").exists() || {
-        std::fs::read_dir(dir.path().join("unused-archive"))
-            .unwrap()
-            .next()
-            .is_none()
-    });
+    assert!(
+        !dir.path().join("unused-archive").exists() || {
+            std::fs::read_dir(dir.path().join("unused-archive"))
+                .unwrap()
+                .next()
+                .is_none()
+        }
+    );
 
     let records = read_topic(&bootstrap, &topic, total);
     assert_eq!(records.len(), total, "one message per line, none twice");
