@@ -218,10 +218,11 @@ impl Indexer {
         let deadline = Instant::now() + TIMEOUT;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let line = log.recv_timeout(left).unwrap_or_else(|_| {
+            let Ok(line) = log.recv_timeout(left) else {
                 let _ = child.kill();
+                let _ = child.wait();
                 panic!("nat-ingest index did not start");
-            });
+            };
             eprintln!("index: {line}");
             if line.contains("Started.") {
                 return Indexer { child, log };
