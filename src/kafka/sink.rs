@@ -8,9 +8,12 @@
 //!
 //! Back-pressure: the producer's queue is bounded (`max_outstanding_documents`,
 //! `max_outstanding_bytes`). A document it refuses for lack of room is copied
-//! into `waiting`, and `write_ready` then waits for room, up to `STALL_WAIT`,
-//! before it reports the sink stalled. The pipeline retries it with backoff and
-//! takes no new batch meanwhile, so its queues fill and TCP stops reading.
+//! into `waiting`, and `write_ready` then blocks until there is room again,
+//! taking no new batch meanwhile, so the pipeline's queues fill and TCP stops
+//! reading. Only when no delivery report at all came for `STALL_WAIT` does it
+//! report the sink stalled (the broker is away); the pipeline then logs it and
+//! retries with backoff. Blocking while deliveries progress, rather than failing,
+//! matters: the pipeline's backoff sleeps would otherwise cut throughput tenfold.
 //!
 //! A failed delivery (the broker did not acknowledge within
 //! `delivery_timeout_ms`, or refused the message) is never dropped: the delivery
@@ -42,12 +45,19 @@ use crate::document::Dataset;
 use crate::pipeline::{DocumentBatch, Sink};
 use crate::telemetry::kafka::{DeliveriesReported, DocumentsRetried, KafkaDocumentsDropped};
 
-/// Longest `write_ready` waits for room in the producer's queue before it
-/// reports the sink stalled (and the pipeline backs off and retries).
+/// Longest `write_ready` waits for room in the producer's queue without any
+/// delivery report coming, before it reports the sink stalled (and the pipeline
+/// backs off and retries).
 const STALL_WAIT: Duration = Duration::from_secs(1);
 
 /// One wait for delivery reports while waiting for room or for a flush.
-const POLL_STEP: Duration = Duration::from_millis(50);
+/// rust-rdkafka's `poll` waits out the whole step even after an event, so it
+/// is short.
+const POLL_STEP: Duration = Duration::from_millis(5);
+
+/// Delivery-report events served in one go at most; each holds the reports of
+/// one produce response.
+const MAX_EVENTS_PER_POLL: usize = 10_000;
 
 /// How often delivery reports are collected while documents are outstanding.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
@@ -266,18 +276,36 @@ impl KafkaSink {
         self.producer.send(record).map_err(|(e, _)| e)
     }
 
-    /// Serves delivery reports for up to `timeout` and moves failed documents
-    /// to the front of `waiting`.
-    fn poll_reports(&mut self, timeout: Duration) {
-        self.producer.poll(timeout);
-        let reports = match self.producer.context().reports.lock() {
+    /// Reports gathered by the context since the last call.
+    fn take_reports(&self) -> Reports {
+        match self.producer.context().reports.lock() {
             Ok(mut reports) => std::mem::take(&mut *reports),
-            Err(_) => return,
-        };
+            Err(_) => Reports::default(),
+        }
+    }
+
+    /// Serves delivery reports for up to `timeout`, then every one that is
+    /// ready, and moves failed documents to the front of `waiting`. Returns
+    /// how many reports came.
+    fn poll_reports(&mut self, timeout: Duration) -> u64 {
+        // `poll` with no time left serves one event; keep going while they come.
+        self.producer.poll(timeout);
+        let mut reports = self.take_reports();
+        for _ in 0..MAX_EVENTS_PER_POLL {
+            self.producer.poll(Duration::ZERO);
+            let more = self.take_reports();
+            if more.delivered == 0 && more.failed.is_empty() {
+                break;
+            }
+            reports.delivered += more.delivered;
+            reports.failed.extend(more.failed);
+            reports.last_error = more.last_error.or(reports.last_error);
+        }
         if reports.delivered == 0 && reports.failed.is_empty() {
-            return;
+            return 0;
         }
         let failed = reports.failed.len() as u64;
+        let count = reports.delivered + failed;
         if reports.last_error.is_some() {
             self.last_error = reports.last_error.clone();
         }
@@ -291,6 +319,7 @@ impl KafkaSink {
             outstanding: self.outstanding(),
         }
         .emit();
+        count
     }
 
     /// Produces from `waiting` until it is empty (true) or the producer is
@@ -373,11 +402,15 @@ impl Sink for KafkaSink {
     }
 
     fn write_ready(&mut self, _now: Instant) -> Result<(), KafkaSinkError> {
-        let deadline = Instant::now() + STALL_WAIT;
+        let mut deadline = Instant::now() + STALL_WAIT;
         loop {
-            self.poll_reports(Duration::ZERO);
+            let reported = self.poll_reports(Duration::ZERO);
             if self.produce_waiting()? {
                 return Ok(());
+            }
+            // Deliveries still come: the broker is slow, not away; keep waiting.
+            if reported > 0 {
+                deadline = Instant::now() + STALL_WAIT;
             }
             if Instant::now() >= deadline {
                 return Err(KafkaSinkError::Stalled {
@@ -386,7 +419,9 @@ impl Sink for KafkaSink {
                     last_error: self.last_error.clone(),
                 });
             }
-            self.poll_reports(POLL_STEP);
+            if self.poll_reports(POLL_STEP) > 0 {
+                deadline = Instant::now() + STALL_WAIT;
+            }
         }
     }
 
