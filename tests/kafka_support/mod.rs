@@ -191,6 +191,8 @@ pub fn committed_total(bootstrap: &str, topic: &str, group: &str, partitions: i3
 pub struct Indexer {
     child: Child,
     log: mpsc::Receiver<String>,
+    /// Every log line read so far.
+    seen: std::cell::RefCell<Vec<String>>,
 }
 
 impl Indexer {
@@ -199,7 +201,7 @@ impl Indexer {
         let mut child = Command::new(env!("CARGO_BIN_EXE_nat-ingest"))
             .arg("index")
             .args(args)
-            .env("NAT_INGEST_LOG", "info,nat_ingest::kafka=debug")
+            .env("NAT_INGEST_LOG", "info,nat_ingest::telemetry::kafka=debug")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -225,15 +227,20 @@ impl Indexer {
             };
             eprintln!("index: {line}");
             if line.contains("Started.") {
-                return Indexer { child, log };
+                return Indexer {
+                    child,
+                    log,
+                    seen: std::cell::RefCell::new(vec![line]),
+                };
             }
         }
     }
 
-    /// Prints the log lines that came so far.
+    /// Prints (and keeps) the log lines that came so far.
     pub fn drain_log(&self) {
         while let Ok(line) = self.log.try_recv() {
             eprintln!("index: {line}");
+            self.seen.borrow_mut().push(line);
         }
     }
 
@@ -242,7 +249,7 @@ impl Indexer {
         assert_eq!(unsafe { libc::kill(self.child.id() as i32, signal) }, 0);
     }
 
-    /// Waits for the process to exit; returns its status and remaining log.
+    /// Waits for the process to exit; returns its status and its whole log.
     pub fn wait(mut self) -> (ExitStatus, Vec<String>) {
         let deadline = Instant::now() + TIMEOUT;
         let status = loop {
@@ -253,12 +260,11 @@ impl Indexer {
             self.drain_log();
             std::thread::sleep(Duration::from_millis(20));
         };
-        let mut lines = Vec::new();
         while let Ok(line) = self.log.recv_timeout(Duration::from_secs(2)) {
             eprintln!("index: {line}");
-            lines.push(line);
+            self.seen.borrow_mut().push(line);
         }
-        (status, lines)
+        (status, self.seen.take())
     }
 }
 
