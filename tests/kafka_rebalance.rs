@@ -122,10 +122,10 @@ fn joining_indexer_takes_over_without_gaps_or_repeats() {
     let revoked_midway = first_log
         .iter()
         .any(|l| l.contains("Committed a chunk.") && l.contains("rebalance"));
-    assert!(
-        revoked_midway,
-        "the first indexer had nothing to commit on revoke"
-    );
+    // Usually the first indexer holds an open chunk when the revoke comes and
+    // commits it then; right after a commit by count it holds none, and the
+    // property below must hold all the same. So this is only reported.
+    eprintln!("the first indexer committed a chunk on revoke: {revoked_midway}");
 
     let first_lines = archive_lines(&dir.path().join("first"));
     let second_lines = archive_lines(&dir.path().join("second"));
