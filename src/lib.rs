@@ -3,7 +3,8 @@
 //! A message flows through these modules, in this order:
 //!
 //! ```text
-//! listener → framing → syslog → vendor → document → pipeline → archive | bulk
+//! listener → framing → syslog → vendor → document → pipeline → archive | bulk | kafka
+//!                                                  (kafka →) index → archive | bulk
 //! ```
 //!
 //! * [`listener`] receives UDP datagrams and TCP/TLS streams and hands whole frames on;
@@ -11,7 +12,8 @@
 //! * [`syslog`] reads the header (Huawei VRP, RFC 5424, RFC 3164) without copying;
 //! * [`vendor`] picks a declarative grammar by message code and reads the body;
 //! * [`document`] resolves times, derives sums and writes one ECS JSON document;
-//! * [`pipeline`] runs parser threads between bounded queues and feeds the sink.
+//! * [`pipeline`] runs parser threads between bounded queues and feeds the sink;
+//! * [`kafka`] ships documents to a topic and, in `index`, from it to a sink.
 //!
 //! `framing`, `syslog`, `vendor`, [`time`] and `document` are pure: bytes in, values
 //! out, no sockets, no tokio. They build without the `runtime` feature, which is how
@@ -27,6 +29,8 @@ pub mod cli;
 pub mod config;
 pub mod document;
 pub mod framing;
+#[cfg(feature = "runtime")]
+pub mod kafka;
 #[cfg(feature = "runtime")]
 pub mod listener;
 #[cfg(feature = "runtime")]

@@ -15,6 +15,7 @@ fn main() -> anyhow::Result<()> {
         Command::Parse(args) => nat_ingest::cli::parse::parse(args),
         Command::Run(args) => nat_ingest::cli::run::run(args),
         Command::CheckConfig(args) => nat_ingest::cli::run::check_config(args),
+        Command::Index(args) => nat_ingest::cli::index::index(args),
         Command::Replay(args) => nat_ingest::cli::replay::replay(args),
     }
 }

@@ -69,6 +69,42 @@ fn flags_show_in_the_effective_settings() {
     );
 }
 
+/// `--kafka` adds a `[kafka]` section with every key the example config
+/// documents, each at its default.
+#[test]
+fn kafka_flags_show_every_documented_kafka_key() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/nat-ingest.toml");
+    let output = nat_ingest()
+        .args(["check-config", example])
+        .args(["--kafka", "k1:9092,k2:9092", "--kafka-topic", "nat"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let effective: toml::Table =
+        toml::from_str(std::str::from_utf8(&output.stdout).unwrap()).unwrap();
+    let kafka = effective["kafka"].as_table().expect("a [kafka] section");
+    assert_eq!(kafka["topic"].as_str(), Some("nat"));
+    assert_eq!(kafka["brokers"].as_array().unwrap().len(), 2);
+    assert_eq!(kafka["compression"].as_str(), Some("zstd"));
+
+    // Every `# key = value` line after `# [kafka]` names a key that is shown.
+    let text = std::fs::read_to_string(example).unwrap();
+    let section = text.split("# [kafka]").nth(1).expect("a [kafka] block");
+    let documented: Vec<&str> = section
+        .lines()
+        .filter_map(|l| l.strip_prefix("# ")?.split_once(" = ").map(|(k, _)| k))
+        .filter(|k| !k.contains(' '))
+        .collect();
+    assert!(documented.len() >= 15, "{documented:?}");
+    for key in documented {
+        assert!(kafka.contains_key(key), "{key} missing from {kafka:#?}");
+    }
+}
+
 #[test]
 fn unknown_key_is_refused_with_its_line() {
     let dir = tempfile::tempdir().unwrap();

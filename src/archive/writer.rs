@@ -144,6 +144,17 @@ impl ArchiveWriter {
             .map(|t| t + self.flush_interval)
     }
 
+    /// Writes every pending line as a frame and fsyncs every file, keeping them
+    /// open: afterwards everything appended so far survives a crash (in `.open`
+    /// files that the next `open` finishes).
+    pub fn sync(&mut self, now: Instant) -> Result<(), ArchiveError> {
+        for i in 0..self.files.len() {
+            self.write_frame(i, now)?;
+            self.files[i].sync()?;
+        }
+        Ok(())
+    }
+
     /// Closes every open file (SIGHUP); the next documents start new files.
     pub fn reopen(&mut self, now: Instant) -> Result<(), ArchiveError> {
         while !self.files.is_empty() {

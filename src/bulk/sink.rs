@@ -244,6 +244,11 @@ impl Sink for ElasticsearchSink {
         self.open.deadline()
     }
 
+    fn sync(&mut self, now: Instant) -> Result<(), BulkError> {
+        // No files to reopen: a flush is exactly "every item final".
+        self.flush_and_reopen(now)
+    }
+
     fn flush_and_reopen(&mut self, _now: Instant) -> Result<(), BulkError> {
         self.close_open();
         self.send_closed()?;

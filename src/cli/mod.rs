@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod index;
 pub mod parse;
 pub mod replay;
 pub mod run;
@@ -27,6 +28,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// Validate a config file and print the effective settings.
     CheckConfig(run::CheckConfigArgs),
+    /// Consume documents from Kafka and write them to the archive or Elasticsearch.
+    Index(index::IndexArgs),
     /// Replay captured logs (text, archive NDJSON, pcap) into the pipeline or another collector.
     Replay(replay::ReplayArgs),
 }

@@ -10,6 +10,8 @@
 //! signal: SIGTERM or SIGINT stops the listeners, drains both queues, closes the
 //! archive files and exits 0; SIGHUP makes the sink finish its files and start
 //! new ones. A second SIGTERM or SIGINT during the drain exits at once, with 130.
+//! With `[kafka]` the sink is the Kafka producer, and "closes the files" means
+//! "waits until the broker acknowledged every document".
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -87,6 +89,17 @@ pub struct Overrides {
     /// [elasticsearch] section keeps its values or defaults.
     #[arg(long, value_name = "URL")]
     pub elasticsearch: Vec<String>,
+
+    /// Kafka bootstrap brokers, HOST:PORT[,HOST:PORT...] (kafka.brokers). For
+    /// `run`, documents then go to the topic instead of the archive or
+    /// Elasticsearch; `index` reads them from it. The rest of the [kafka]
+    /// section keeps its values or defaults.
+    #[arg(long, value_name = "BROKERS")]
+    pub kafka: Option<String>,
+
+    /// Kafka topic (kafka.topic); default nat-ingest.
+    #[arg(long, value_name = "TOPIC")]
+    pub kafka_topic: Option<String>,
 }
 
 fn parse_listen(text: &str) -> Result<(ListenerKind, SocketAddr), String> {
@@ -154,6 +167,18 @@ impl Settings {
         if !overrides.elasticsearch.is_empty() {
             let section = config.elasticsearch.get_or_insert_with(Default::default);
             section.urls = overrides.elasticsearch.clone();
+        }
+        if let Some(brokers) = &overrides.kafka {
+            let section = config.kafka.get_or_insert_with(Default::default);
+            section.brokers = brokers
+                .split(',')
+                .map(|b| b.trim().to_owned())
+                .filter(|b| !b.is_empty())
+                .collect();
+        }
+        if let Some(topic) = &overrides.kafka_topic {
+            let section = config.kafka.get_or_insert_with(Default::default);
+            section.topic = topic.clone();
         }
 
         config.validate()?;
@@ -321,7 +346,7 @@ async fn serve(settings: Settings, encoder: Arc<Encoder>) -> anyhow::Result<()> 
     Ok(())
 }
 
-fn force_exit(signal: &str) -> ! {
+pub(super) fn force_exit(signal: &str) -> ! {
     tracing::error!(
         signal,
         "Second stop signal: exiting without draining; queued messages are lost."
@@ -377,6 +402,8 @@ mod tests {
             metrics: Some("127.0.0.1:0".parse().unwrap()),
             reference_time: Some("2025-07-23T00:00:00Z".into()),
             elasticsearch: vec!["http://127.0.0.1:9200".into()],
+            kafka: Some("k1:9092, k2:9092".into()),
+            kafka_topic: Some("nat".into()),
         };
         let settings = Settings::resolve(Some(&file), &overrides).unwrap();
         let config = settings.config;
@@ -392,6 +419,19 @@ mod tests {
             config.elasticsearch.unwrap().urls,
             ["http://127.0.0.1:9200"]
         );
+        let kafka = config.kafka.unwrap();
+        assert_eq!(kafka.brokers, ["k1:9092", "k2:9092"]);
+        assert_eq!(kafka.topic, "nat");
+    }
+
+    #[test]
+    fn kafka_topic_without_brokers_is_refused() {
+        let overrides = Overrides {
+            kafka_topic: Some("nat".into()),
+            ..Overrides::default()
+        };
+        let error = format!("{:#}", Settings::resolve(None, &overrides).unwrap_err());
+        assert!(error.contains("kafka.brokers"), "{error}");
     }
 
     #[test]

@@ -10,6 +10,7 @@
 
 pub mod archive;
 pub mod elasticsearch;
+pub mod kafka;
 pub mod listener;
 pub mod metrics;
 pub mod parser;
@@ -22,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use self::archive::ArchiveConfig;
 use self::elasticsearch::ElasticsearchConfig;
+use self::kafka::KafkaConfig;
 use self::listener::{ListenerConfig, ListenerConfigError, ListenerKind};
 use self::metrics::MetricsConfig;
 use self::parser::ParserConfig;
@@ -61,6 +63,12 @@ pub struct Config {
     /// OpenSearch instead of the archive.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub elasticsearch: Option<ElasticsearchConfig>,
+
+    /// `[kafka]`: when present, `run` produces documents to the topic instead
+    /// of writing the archive or Elasticsearch, and `index` consumes them from
+    /// it into the archive or Elasticsearch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kafka: Option<KafkaConfig>,
 }
 
 impl Default for Config {
@@ -72,6 +80,7 @@ impl Default for Config {
             parser: ParserConfig::default(),
             metrics: MetricsConfig::default(),
             elasticsearch: None,
+            kafka: None,
         }
     }
 }
@@ -137,6 +146,9 @@ impl Config {
         self.parser.validate().map_err(ConfigError::Invalid)?;
         if let Some(elasticsearch) = &self.elasticsearch {
             elasticsearch.validate().map_err(ConfigError::Invalid)?;
+        }
+        if let Some(kafka) = &self.kafka {
+            kafka.validate().map_err(ConfigError::Invalid)?;
         }
         Ok(())
     }

@@ -27,7 +27,7 @@ const MAX_RETRY: Duration = Duration::from_secs(5);
 /// Attempts at the final flush before shutdown gives up and reports the loss.
 const SHUTDOWN_ATTEMPTS: u32 = 5;
 
-/// Where documents end up. The archive is one; the bulk writer will be another.
+/// Where documents end up: the archive, Elasticsearch, or a Kafka topic.
 pub trait Sink: Send {
     type Error: Error + Send + Sync + 'static;
 
@@ -37,6 +37,11 @@ pub trait Sink: Send {
     fn write_ready(&mut self, now: Instant) -> Result<(), Self::Error>;
     /// When `write_ready` next has timed work.
     fn next_deadline(&self) -> Option<Instant>;
+    /// Makes everything appended so far durable, without closing files: the
+    /// archive writes and fsyncs, Elasticsearch waits until every item is final
+    /// (indexed, duplicate or dead-lettered), Kafka until every document is
+    /// acknowledged. The indexer commits offsets only after it returned `Ok`.
+    fn sync(&mut self, now: Instant) -> Result<(), Self::Error>;
     /// Writes everything and closes or reopens its files; retried after an error.
     fn flush_and_reopen(&mut self, now: Instant) -> Result<(), Self::Error>;
     /// Logs a failure.
@@ -56,6 +61,10 @@ impl Sink for ArchiveWriter {
 
     fn next_deadline(&self) -> Option<Instant> {
         ArchiveWriter::next_deadline(self)
+    }
+
+    fn sync(&mut self, now: Instant) -> Result<(), ArchiveError> {
+        ArchiveWriter::sync(self, now)
     }
 
     fn flush_and_reopen(&mut self, now: Instant) -> Result<(), ArchiveError> {
@@ -168,6 +177,10 @@ mod tests {
 
         fn next_deadline(&self) -> Option<Instant> {
             None
+        }
+
+        fn sync(&mut self, now: Instant) -> Result<(), std::io::Error> {
+            self.write_ready(now)
         }
 
         fn flush_and_reopen(&mut self, now: Instant) -> Result<(), std::io::Error> {

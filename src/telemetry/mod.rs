@@ -10,6 +10,7 @@
 pub mod bulk;
 pub mod endpoint;
 pub mod intake;
+pub mod kafka;
 pub mod pipeline;
 
 use std::sync::OnceLock;

@@ -1,0 +1,317 @@
+//! Helpers for the `kafka_*` tests: reach the dev broker of
+//! `deploy/dev/servers.sh` (or fail naming it), make and remove per-run topics
+//! and groups, read a topic back, and start `nat-ingest index` as a process.
+
+#![allow(dead_code)] // Each test binary uses its own subset.
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Headers;
+use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+
+/// What every "broker unreachable" failure tells the reader to do.
+pub const START_HINT: &str = "start the dev servers with \
+    `deploy/dev/servers.sh start kafka opensearch && deploy/dev/servers.sh wait`";
+
+/// How long a test waits for the broker, a process or a topic's messages.
+pub const TIMEOUT: Duration = Duration::from_secs(90);
+
+fn port_from_env(var: &str, default: u16) -> u16 {
+    match std::env::var(var) {
+        Ok(value) => value
+            .parse()
+            .unwrap_or_else(|_| panic!("{var}={value:?} is not a port")),
+        Err(_) => default,
+    }
+}
+
+/// `127.0.0.1:PORT` of the dev broker; fails the test unless it listens.
+pub fn bootstrap() -> String {
+    let port = port_from_env("NAT_INGEST_KAFKA_PORT", 9092);
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    if let Err(e) = TcpStream::connect_timeout(&address, Duration::from_secs(3)) {
+        panic!("Kafka is not reachable at {address} ({e}); {START_HINT}");
+    }
+    address.to_string()
+}
+
+/// A lower-case name part that differs between runs and concurrent binaries.
+pub fn run_id(what: &str) -> String {
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    format!("kafka-{what}-{millis}-{}", std::process::id())
+}
+
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async { tokio::time::timeout(TIMEOUT, future).await })
+        .expect("the broker did not answer in time")
+}
+
+fn admin(bootstrap: &str) -> AdminClient<DefaultClientContext> {
+    ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .expect("create the Kafka admin client")
+}
+
+/// Creates `topic` with `partitions` partitions.
+pub fn create_topic(bootstrap: &str, topic: &str, partitions: i32) {
+    let admin = admin(bootstrap);
+    let options = AdminOptions::new().operation_timeout(Some(TIMEOUT));
+    let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
+    let created = block_on(admin.create_topics(&[new], &options))
+        .unwrap_or_else(|e| panic!("create topic {topic}: {e}; {START_HINT}"));
+    for result in created {
+        result.unwrap_or_else(|(name, code)| panic!("create topic {name}: {code}"));
+    }
+}
+
+/// Deletes the topic and the groups, ignoring ones that do not exist.
+pub fn clean_up(bootstrap: &str, topic: &str, groups: &[&str]) {
+    let admin = admin(bootstrap);
+    let options = AdminOptions::new().operation_timeout(Some(TIMEOUT));
+    let _ = block_on(admin.delete_topics(&[topic], &options));
+    if !groups.is_empty() {
+        let _ = block_on(admin.delete_groups(groups, &options));
+    }
+}
+
+/// One message as read back.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Vec<u8>,
+    pub headers: Vec<(String, Vec<u8>)>,
+    pub payload: Vec<u8>,
+}
+
+impl Record {
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_slice())
+    }
+}
+
+/// Reads `topic` from the beginning until `expected` messages came and then
+/// nothing more for a second; panics if fewer come within [`TIMEOUT`].
+pub fn read_topic(bootstrap: &str, topic: &str, expected: usize) -> Vec<Record> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", run_id("reader"))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("create the reading consumer");
+    consumer.subscribe(&[topic]).expect("subscribe");
+    let deadline = Instant::now() + TIMEOUT;
+    let mut records = Vec::new();
+    let mut quiet_since = Instant::now();
+    loop {
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(message)) => {
+                let headers = message
+                    .headers()
+                    .map(|h| {
+                        h.iter()
+                            .map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                records.push(Record {
+                    partition: message.partition(),
+                    offset: message.offset(),
+                    key: message.key().unwrap_or_default().to_vec(),
+                    headers,
+                    payload: message.payload().unwrap_or_default().to_vec(),
+                });
+                quiet_since = Instant::now();
+            }
+            Some(Err(e)) => panic!("reading {topic}: {e}"),
+            None => {}
+        }
+        if records.len() >= expected && quiet_since.elapsed() > Duration::from_secs(1) {
+            return records;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "read {} of {expected} messages from {topic}",
+            records.len()
+        );
+    }
+}
+
+/// The offsets `group` committed for partitions `0..partitions` of `topic`
+/// (`-1` for none), summed: the documents it consumed for good.
+pub fn committed_total(bootstrap: &str, topic: &str, group: &str, partitions: i32) -> i64 {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("create the offset reader");
+    let mut wanted = TopicPartitionList::new();
+    for p in 0..partitions {
+        wanted.add_partition(topic, p);
+    }
+    let committed = consumer
+        .committed_offsets(wanted.clone(), TIMEOUT)
+        .expect("read committed offsets");
+    let total = committed
+        .elements()
+        .iter()
+        .map(|e| match e.offset() {
+            Offset::Offset(n) => n,
+            _ => 0,
+        })
+        .sum();
+    // Both lists go before the consumer (see deploy/dev/README.md).
+    drop(committed);
+    drop(wanted);
+    total
+}
+
+/// A running `nat-ingest index`.
+pub struct Indexer {
+    child: Child,
+    log: mpsc::Receiver<String>,
+    /// Every log line read so far.
+    seen: std::cell::RefCell<Vec<String>>,
+}
+
+impl Indexer {
+    /// Starts `nat-ingest index ARGS` and waits for its "Started." line.
+    pub fn start(args: &[&str]) -> Indexer {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_nat-ingest"))
+            .arg("index")
+            .args(args)
+            .env("NAT_INGEST_LOG", "info,nat_ingest::telemetry::kafka=debug")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (lines, log) = mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if lines.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Ok(line) = log.recv_timeout(left) else {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("nat-ingest index did not start");
+            };
+            eprintln!("index: {line}");
+            if line.contains("Started.") {
+                return Indexer {
+                    child,
+                    log,
+                    seen: std::cell::RefCell::new(vec![line]),
+                };
+            }
+        }
+    }
+
+    /// Prints (and keeps) the log lines that came so far.
+    pub fn drain_log(&self) {
+        while let Ok(line) = self.log.try_recv() {
+            eprintln!("index: {line}");
+            self.seen.borrow_mut().push(line);
+        }
+    }
+
+    pub fn signal(&self, signal: i32) {
+        // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
+        assert_eq!(unsafe { libc::kill(self.child.id() as i32, signal) }, 0);
+    }
+
+    /// Waits for the process to exit; returns its status and its whole log.
+    pub fn wait(mut self) -> (ExitStatus, Vec<String>) {
+        let deadline = Instant::now() + TIMEOUT;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "nat-ingest index did not exit");
+            self.drain_log();
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        while let Ok(line) = self.log.recv_timeout(Duration::from_secs(2)) {
+            eprintln!("index: {line}");
+            self.seen.borrow_mut().push(line);
+        }
+        (status, self.seen.take())
+    }
+}
+
+impl Drop for Indexer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends `lines` over one TCP connection to `address`, LF-framed.
+pub fn send_tcp(address: SocketAddr, lines: &[String]) {
+    use std::io::Write;
+    let stream = TcpStream::connect(address).unwrap();
+    let mut writer = std::io::BufWriter::new(stream);
+    for line in lines {
+        writer.write_all(line.as_bytes()).unwrap();
+        writer.write_all(b"\n").unwrap();
+    }
+    writer.flush().unwrap();
+}
+
+/// Every line of every finished archive file in `dir`, in file order.
+pub fn archive_lines(dir: &Path) -> Vec<String> {
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    let mut lines = Vec::new();
+    for path in names {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(name.ends_with(".ndjson.zst"), "unfinished file: {name}");
+        let decoder =
+            zstd::stream::read::Decoder::new(std::fs::File::open(&path).unwrap()).unwrap();
+        lines.extend(BufReader::new(decoder).lines().map(Result::unwrap));
+    }
+    lines
+}
+
+/// The archive's file names without their sequence numbers: the days.
+pub fn archive_days(dir: &Path) -> Vec<String> {
+    let mut days: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy()[..10].to_owned())
+        .collect();
+    days.sort();
+    days.dedup();
+    days
+}
