@@ -57,7 +57,7 @@ fi
 deploy/dev/servers.sh wait
 
 step "running every test"
-cargo test --features integration --all-targets
+cargo test --features integration --all-targets --no-fail-fast
 
 if [ "$FUZZ_SECONDS" -gt 0 ]; then
     step "building the fuzz targets"

@@ -157,6 +157,9 @@ pub fn read_topic(bootstrap: &str, topic: &str, expected: usize) -> Vec<Record> 
     }
 }
 
+/// How long a fresh broker may take to elect the coordinator of a new group.
+const COORDINATOR_WAIT: Duration = Duration::from_secs(30);
+
 /// The offsets `group` committed for partitions `0..partitions` of `topic`
 /// (`-1` for none), summed: the documents it consumed for good.
 pub fn committed_total(bootstrap: &str, topic: &str, group: &str, partitions: i32) -> i64 {
@@ -170,9 +173,19 @@ pub fn committed_total(bootstrap: &str, topic: &str, group: &str, partitions: i3
     for p in 0..partitions {
         wanted.add_partition(topic, p);
     }
-    let committed = consumer
-        .committed_offsets(wanted.clone(), TIMEOUT)
-        .expect("read committed offsets");
+    // A broker that has just started answers "not coordinator" or "coordinator
+    // load in progress" until its offsets topic is ready: both pass, so retry.
+    let deadline = Instant::now() + COORDINATOR_WAIT;
+    let committed = loop {
+        match consumer.committed_offsets(wanted.clone(), TIMEOUT) {
+            Ok(committed) => break committed,
+            Err(error) if Instant::now() < deadline => {
+                eprintln!("reading committed offsets, retrying: {error}");
+                std::thread::sleep(Duration::from_millis(250));
+            }
+            Err(error) => panic!("read committed offsets of {group}: {error}"),
+        }
+    };
     let total = committed
         .elements()
         .iter()
