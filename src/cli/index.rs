@@ -20,9 +20,8 @@ use anyhow::Context;
 use clap::Args;
 use tokio::signal::unix::{signal, SignalKind};
 
-use super::run::{force_exit, Overrides, Settings};
+use super::run::{force_exit, serve_metrics, Overrides, Settings};
 use super::sink::RunSink;
-use crate::telemetry;
 
 #[derive(Debug, Args)]
 pub struct IndexArgs {
@@ -95,15 +94,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
     let mut hangup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
 
-    let metrics_address = if config.metrics.enabled {
-        let handle = telemetry::install_recorder();
-        let (bound, _task) = telemetry::endpoint::serve(config.metrics.address, handle)
-            .await
-            .with_context(|| format!("cannot serve metrics on {}", config.metrics.address))?;
-        Some(bound)
-    } else {
-        None
-    };
+    let metrics_address = serve_metrics(&config, || {}).await?;
 
     let sink_config = config.clone();
     let sink = tokio::task::spawn_blocking(move || RunSink::open_storage(&sink_config))

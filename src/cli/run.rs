@@ -231,16 +231,7 @@ async fn serve(settings: Settings, encoder: Arc<Encoder>) -> anyhow::Result<()> 
     let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
     let mut hangup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
 
-    let metrics_address = if config.metrics.enabled {
-        let handle = telemetry::install_recorder();
-        crate::telemetry::intake::describe();
-        let (bound, _task) = telemetry::endpoint::serve(config.metrics.address, handle)
-            .await
-            .with_context(|| format!("cannot serve metrics on {}", config.metrics.address))?;
-        Some(bound)
-    } else {
-        None
-    };
+    let metrics_address = serve_metrics(&config, telemetry::intake::describe).await?;
 
     // Opening may block (Elasticsearch waits a moment for its server).
     let sink_config = config.clone();
@@ -369,6 +360,24 @@ impl Totals {
             written: events::WRITTEN.load(Relaxed),
         }
     }
+}
+
+/// Installs the metrics recorder and serves `/metrics` when `[metrics]` is on,
+/// after `describe` has registered the descriptions its metrics need; returns
+/// the bound address. Shared by `run` and `index`.
+pub(super) async fn serve_metrics(
+    config: &Config,
+    describe: fn(),
+) -> anyhow::Result<Option<SocketAddr>> {
+    if !config.metrics.enabled {
+        return Ok(None);
+    }
+    let handle = telemetry::install_recorder();
+    describe();
+    let (bound, _task) = telemetry::endpoint::serve(config.metrics.address, handle)
+        .await
+        .with_context(|| format!("cannot serve metrics on {}", config.metrics.address))?;
+    Ok(Some(bound))
 }
 
 #[cfg(test)]

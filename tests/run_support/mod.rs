@@ -202,14 +202,15 @@ pub fn real_senders_root(binary: &str) -> PathBuf {
     root
 }
 
-/// Every document in the finished archive files, file by file in name order.
-pub fn archived_documents(dir: &Path) -> Vec<serde_json::Value> {
+/// Every line of the finished archive files, file by file in name order; each must
+/// be one JSON document.
+pub fn archived_lines(dir: &Path) -> Vec<String> {
     let mut names: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
     names.sort();
-    let mut documents = Vec::new();
+    let mut lines = Vec::new();
     for path in names {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         assert!(
@@ -220,12 +221,21 @@ pub fn archived_documents(dir: &Path) -> Vec<serde_json::Value> {
             zstd::stream::read::Decoder::new(std::fs::File::open(&path).unwrap()).unwrap();
         for line in BufReader::new(decoder).lines() {
             let line = line.unwrap();
-            let document = serde_json::from_str(&line)
-                .unwrap_or_else(|e| panic!("{name}: not one JSON document per line ({e}): {line}"));
-            documents.push(document);
+            if let Err(e) = serde_json::from_str::<serde_json::Value>(&line) {
+                panic!("{name}: not one JSON document per line ({e}): {line}");
+            }
+            lines.push(line);
         }
     }
-    documents
+    lines
+}
+
+/// Every document in the finished archive files, file by file in name order.
+pub fn archived_documents(dir: &Path) -> Vec<serde_json::Value> {
+    archived_lines(dir)
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
 }
 
 /// A test message carrying `tag` (`[a-z]+-\d+`), which the archive check finds
@@ -236,41 +246,23 @@ pub fn message(stream: &str, n: usize) -> String {
 
 /// Every tag in the finished archive files, counted per stream: stream → numbers.
 pub fn archived_tags(dir: &Path) -> (usize, BTreeMap<String, Vec<usize>>) {
-    let mut lines = 0;
+    let lines = archived_lines(dir);
     let mut tags: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    let mut names: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    names.sort();
-    for path in names {
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        assert!(
-            name.ends_with(".ndjson.zst"),
-            "unfinished file left behind: {name}"
-        );
-        let decoder =
-            zstd::stream::read::Decoder::new(std::fs::File::open(&path).unwrap()).unwrap();
-        for line in BufReader::new(decoder).lines() {
-            let line = line.unwrap();
-            serde_json::from_str::<serde_json::Value>(&line)
-                .expect("each line is one JSON document");
-            lines += 1;
-            let at = line.find("tag=").expect("document keeps the tag") + 4;
-            let tag: String = line[at..]
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
-                .collect();
-            let (stream, number) = tag.rsplit_once('-').unwrap();
-            tags.entry(stream.to_owned())
-                .or_default()
-                .push(number.parse().unwrap());
-        }
+    for line in &lines {
+        let at = line.find("tag=").expect("document keeps the tag") + 4;
+        let tag: String = line[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        let (stream, number) = tag.rsplit_once('-').unwrap();
+        tags.entry(stream.to_owned())
+            .or_default()
+            .push(number.parse().unwrap());
     }
     for numbers in tags.values_mut() {
         numbers.sort_unstable();
     }
-    (lines, tags)
+    (lines.len(), tags)
 }
 
 /// How long one loggen run may take.
