@@ -8,6 +8,9 @@
 //! valgrind --tool=callgrind target/release/examples/encode_file \
 //!     benches/data/huawei-sessions-20k.log > /tmp/docs.ndjson
 //! ```
+//!
+//! A second argument repeats the encoding that many times (for `perf record`); only
+//! the last round is written.
 
 use std::io::Write;
 
@@ -17,6 +20,10 @@ fn main() -> std::io::Result<()> {
     let path = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "benches/data/huawei-sessions-20k.log".into());
+    let rounds: usize = match std::env::args().nth(2) {
+        Some(n) => n.parse().expect("a number of rounds"),
+        None => 1,
+    };
     let data = std::fs::read(path)?;
     let received = Received {
         at: "2025-07-23T04:00:00Z".parse().expect("a valid time"),
@@ -29,9 +36,12 @@ fn main() -> std::io::Result<()> {
     let encoder = Encoder::new(settings);
 
     let mut out = Vec::with_capacity(data.len() * 3);
-    for line in data.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-        encoder.encode(line, &received, &mut out);
-        out.push(b'\n');
+    for _ in 0..rounds {
+        out.clear();
+        for line in data.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            encoder.encode(line, &received, &mut out);
+            out.push(b'\n');
+        }
     }
     std::io::stdout().lock().write_all(&out)
 }
