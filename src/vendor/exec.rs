@@ -482,18 +482,20 @@ fn parse_dotted_quad(raw: &[u8]) -> Option<std::net::Ipv4Addr> {
     if raw.len() < 7 || raw.len() > 15 {
         return None;
     }
-    let mut octets = [0u8; 4];
+    // Built in a register, not a byte array: four byte stores read back as one word
+    // would stall on store forwarding.
+    let mut address = 0u32;
     let mut at = 0;
-    for (i, octet) in octets.iter_mut().enumerate() {
+    for i in 0..4 {
         if i > 0 {
             (raw.get(at) == Some(&b'.')).then_some(())?;
             at += 1;
         }
         let (value, len) = octet_at(raw, at)?;
-        *octet = value;
+        address = address << 8 | u32::from(value);
         at += len;
     }
-    (at == raw.len()).then_some(std::net::Ipv4Addr::from(octets))
+    (at == raw.len()).then_some(std::net::Ipv4Addr::from(address))
 }
 
 /// The octet at `raw[at..]`: one to three digits (a fourth is left for the caller
