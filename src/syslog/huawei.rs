@@ -147,10 +147,11 @@ fn message_code(input: &[u8], anchored: bool) -> Option<(Code<'_>, &[u8])> {
             .take_while(|b| b.is_ascii_digit())
             .count();
         if (1..=19).contains(&digits) && input.get(at + 1 + digits) == Some(&b']') {
-            sequence = std::str::from_utf8(&input[at + 1..at + 1 + digits])
-                .ok()?
-                .parse()
-                .ok();
+            // At most 19 digits: the fold cannot overflow a u64.
+            let number = input[at + 1..at + 1 + digits]
+                .iter()
+                .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+            sequence = Some(number);
             at += digits + 2;
         }
     }
@@ -294,6 +295,16 @@ mod tests {
                 find_anchor_reference(text.as_bytes())
             );
         }
+    }
+
+    #[test]
+    fn sequence_of_nineteen_digits_is_read_and_twenty_is_not() {
+        let (code, _) =
+            message_code(b"FW-LOG/5/SESSION_LOG(l)[9999999999999999999]:x", true).expect("a code");
+        assert_eq!(code.sequence, Some(9_999_999_999_999_999_999));
+        let (code, _) = message_code(b"FW-LOG/5/SESSION_LOG(l)[0042]:x", true).expect("a code");
+        assert_eq!(code.sequence, Some(42));
+        assert!(message_code(b"FW-LOG/5/SESSION_LOG(l)[99999999999999999999]:x", true).is_none());
     }
 
     #[test]
