@@ -163,9 +163,9 @@ pub struct Doc<'a> {
     pub tag_count: usize,
     /// Owned bytes for values and extra paths that are not in the frame.
     pub scratch: Vec<u8>,
-    /// Address range of a frame known to need no JSON escaping: text inside it is
+    /// A frame known to need no JSON escaping (empty when none): text inside it is
     /// copied as is.
-    clean: (usize, usize),
+    clean: &'a [u8],
 }
 
 impl<'a> Doc<'a> {
@@ -179,21 +179,29 @@ impl<'a> Doc<'a> {
             tags: [""; 4],
             tag_count: 0,
             scratch,
-            clean: (0, 0),
+            clean: &[],
         }
     }
 
     /// Declares `frame` free of bytes that need JSON escaping.
     pub fn set_clean_frame(&mut self, frame: &'a [u8]) {
-        let start = frame.as_ptr() as usize;
-        self.clean = (start, start + frame.len());
+        self.clean = frame;
     }
 
     /// Whether `text` lies inside the frame declared clean.
     #[inline]
     pub fn is_clean(&self, text: &[u8]) -> bool {
-        let start = text.as_ptr() as usize;
-        start >= self.clean.0 && start + text.len() <= self.clean.1 && self.clean.1 > 0
+        self.clean_from(text).is_some()
+    }
+
+    /// When `text` lies inside the frame declared clean, the rest of that frame from
+    /// where `text` starts (so at least `text.len()` bytes, often more).
+    #[inline]
+    pub fn clean_from(&self, text: &[u8]) -> Option<&'a [u8]> {
+        let frame_start = self.clean.as_ptr() as usize;
+        let start = (text.as_ptr() as usize).checked_sub(frame_start)?;
+        let rest = self.clean.get(start..)?;
+        (text.len() <= rest.len() && !self.clean.is_empty()).then_some(rest)
     }
 
     pub fn set(&mut self, field: Field, value: Value<'a>) {

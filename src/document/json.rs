@@ -38,7 +38,10 @@ pub fn write_doc(doc: &mut Doc<'_>, out: &mut Vec<u8>) -> Written {
 /// next field's own key. Indexed `[previous][next]`, with `FIELDS.len()` standing for
 /// the document's start (as previous) and its end (as next). Built once, by running the
 /// general writer over every pair, so the two paths cannot disagree.
-static TRANSITIONS: LazyLock<Vec<Box<[u8]>>> = LazyLock::new(|| {
+///
+/// Each entry is padded to a fixed [`Window`] so that it is appended with a copy of
+/// known size (inline stores, no `memcpy` call) and then cut to length.
+static TRANSITIONS: LazyLock<Vec<Window>> = LazyLock::new(|| {
     let count = FIELDS.len();
     let mut table = Vec::with_capacity((count + 1) * (count + 1));
     for previous in 0..=count {
@@ -60,11 +63,59 @@ static TRANSITIONS: LazyLock<Vec<Box<[u8]>>> = LazyLock::new(|| {
                 Some(next) => writer.open_path(&mut scratch, known_segments(*next), true),
                 None => writer.close_to(&mut scratch, 0),
             }
-            table.push(scratch.into_boxed_slice());
+            table.push(Window::of(&scratch));
         }
     }
     table
 });
+
+/// Bytes in a [`Window`]: more than the longest transition between known fields.
+const WINDOW_BYTES: usize = 64;
+
+/// Up to [`WINDOW_BYTES`] bytes, zero-padded, and how many of them count.
+struct Window {
+    bytes: [u8; WINDOW_BYTES],
+    len: usize,
+}
+
+impl Window {
+    fn of(text: &[u8]) -> Window {
+        assert!(
+            text.len() <= WINDOW_BYTES,
+            "a transition of {} bytes does not fit a window",
+            text.len()
+        );
+        let mut bytes = [0; WINDOW_BYTES];
+        bytes[..text.len()].copy_from_slice(text);
+        Window {
+            bytes,
+            len: text.len(),
+        }
+    }
+}
+
+/// Appends the first `len` bytes of `source`, which has `N` or more, by copying a fixed
+/// `N` and cutting the excess: for short text this is a few inline stores instead of
+/// a `memcpy` call.
+#[inline]
+fn append_prefix<const N: usize>(out: &mut Vec<u8>, source: &[u8; N], len: usize) {
+    debug_assert!(len <= N);
+    let end = out.len() + len;
+    out.extend_from_slice(source);
+    out.truncate(end);
+}
+
+/// Appends `text`, which starts `rest` (the bytes that follow it in the frame are
+/// readable too): short text through a fixed-size copy when enough follows it.
+#[inline]
+fn append_from_frame(out: &mut Vec<u8>, text: &[u8], rest: &[u8]) {
+    /// Longest text copied through a fixed window.
+    const SHORT_BYTES: usize = 32;
+    match rest.first_chunk::<SHORT_BYTES>() {
+        Some(window) if text.len() <= SHORT_BYTES => append_prefix(out, window, text.len()),
+        _ => out.extend_from_slice(text),
+    }
+}
 
 /// The common case: known fields only, structure copied from [`TRANSITIONS`].
 fn write_known_only(doc: &Doc<'_>, out: &mut Vec<u8>) -> Written {
@@ -80,11 +131,13 @@ fn write_known_only(doc: &Doc<'_>, out: &mut Vec<u8>) -> Written {
     let mut previous = FIELDS.len();
     out.push(b'{');
     for (field, value) in doc.present() {
-        out.extend_from_slice(&transitions[previous * stride + field as usize]);
+        let transition = &transitions[previous * stride + field as usize];
+        append_prefix(out, &transition.bytes, transition.len);
         writer.value(doc, out, value);
         previous = field as usize;
     }
-    out.extend_from_slice(&transitions[previous * stride + FIELDS.len()]);
+    let last = &transitions[previous * stride + FIELDS.len()];
+    append_prefix(out, &last.bytes, last.len);
     out.push(b'}');
     Written {
         bytes: out.len() - start,
@@ -213,12 +266,14 @@ impl<'p> Nesting<'p> {
 
     fn value(&mut self, doc: &Doc<'_>, out: &mut Vec<u8>, value: Value<'_>) {
         match value {
-            Value::Text(bytes) if doc.is_clean(bytes) => {
-                out.push(b'"');
-                out.extend_from_slice(bytes);
-                out.push(b'"');
-            }
-            Value::Text(bytes) => self.written.replaced_invalid_utf8 |= write_string(out, bytes),
+            Value::Text(bytes) => match doc.clean_from(bytes) {
+                Some(rest) => {
+                    out.push(b'"');
+                    append_from_frame(out, bytes, rest);
+                    out.push(b'"');
+                }
+                None => self.written.replaced_invalid_utf8 |= write_string(out, bytes),
+            },
             Value::Static(text) => {
                 write_string(out, text.as_bytes());
             }
@@ -545,6 +600,26 @@ mod tests {
             let mut out = Vec::new();
             write_ipv6(&mut out, ip);
             proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), ip.to_string());
+        }
+
+        /// Text inside the clean frame takes the fixed-window copy (or not, near the
+        /// frame's end); it must come out as write_string writes it.
+        #[test]
+        fn frame_text_is_written_as_write_string_writes_it(
+            frame in "[ -!#-\\[\\]-~]{0,80}",
+            ranges in proptest::collection::vec((0usize..81, 0usize..81), 1..4),
+        ) {
+            let frame = frame.as_bytes();
+            let fields = [Field::Message, Field::SyslogHostname, Field::UrlPath];
+            let mut fast = Doc::new(Vec::new());
+            fast.set_clean_frame(frame);
+            let mut reference = Doc::new(Vec::new());
+            for (field, (a, b)) in fields.iter().zip(&ranges) {
+                let (start, end) = ((*a).min(*b).min(frame.len()), (*a).max(*b).min(frame.len()));
+                fast.set(*field, Value::Text(&frame[start..end]));
+                reference.set(*field, Value::Text(&frame[start..end]));
+            }
+            proptest::prop_assert_eq!(json(&mut fast), json(&mut reference));
         }
 
         #[test]

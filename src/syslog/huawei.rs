@@ -87,13 +87,21 @@ fn assemble<'a>(
     }
 }
 
-/// Position of `%%dd` (two digits, not H3C's `10`).
+/// Position of `%%dd` (two digits, not H3C's `10`), looking at `%%` pairs left to
+/// right without overlap. A search for single `%` bytes: a two-byte `memmem` searcher
+/// costs more to set up than this whole scan.
 fn find_anchor(rest: &[u8]) -> Option<usize> {
-    for at in memchr::memmem::find_iter(rest, b"%%") {
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(b'%', &rest[from..]) {
+        let at = from + i;
+        if rest.get(at + 1) != Some(&b'%') {
+            from = at + 1;
+            continue;
+        }
         match rest.get(at + 2..at + 4) {
             Some(b"10") => return None,
             Some([a, b]) if a.is_ascii_digit() && b.is_ascii_digit() => return Some(at),
-            _ => continue,
+            _ => from = at + 2,
         }
     }
     None
@@ -139,10 +147,11 @@ fn message_code(input: &[u8], anchored: bool) -> Option<(Code<'_>, &[u8])> {
             .take_while(|b| b.is_ascii_digit())
             .count();
         if (1..=19).contains(&digits) && input.get(at + 1 + digits) == Some(&b']') {
-            sequence = std::str::from_utf8(&input[at + 1..at + 1 + digits])
-                .ok()?
-                .parse()
-                .ok();
+            // At most 19 digits: the fold cannot overflow a u64.
+            let number = input[at + 1..at + 1 + digits]
+                .iter()
+                .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+            sequence = Some(number);
             at += digits + 2;
         }
     }
@@ -265,6 +274,45 @@ fn parse_ipv4(token: &[u8]) -> Option<Ipv4Addr> {
 mod tests {
     use super::super::parse as parse_line;
     use super::*;
+
+    /// The anchor search as first written, over `memmem`'s non-overlapping matches.
+    fn find_anchor_reference(rest: &[u8]) -> Option<usize> {
+        for at in memchr::memmem::find_iter(rest, b"%%") {
+            match rest.get(at + 2..at + 4) {
+                Some(b"10") => return None,
+                Some([a, b]) if a.is_ascii_digit() && b.is_ascii_digit() => return Some(at),
+                _ => continue,
+            }
+        }
+        None
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn anchor_search_agrees_with_memmem(text in "[%01a ]{0,24}") {
+            proptest::prop_assert_eq!(
+                find_anchor(text.as_bytes()),
+                find_anchor_reference(text.as_bytes())
+            );
+        }
+    }
+
+    #[test]
+    fn sequence_of_nineteen_digits_is_read_and_twenty_is_not() {
+        let (code, _) =
+            message_code(b"FW-LOG/5/SESSION_LOG(l)[9999999999999999999]:x", true).expect("a code");
+        assert_eq!(code.sequence, Some(9_999_999_999_999_999_999));
+        let (code, _) = message_code(b"FW-LOG/5/SESSION_LOG(l)[0042]:x", true).expect("a code");
+        assert_eq!(code.sequence, Some(42));
+        assert!(message_code(b"FW-LOG/5/SESSION_LOG(l)[99999999999999999999]:x", true).is_none());
+    }
+
+    #[test]
+    fn anchor_pairs_do_not_overlap() {
+        assert_eq!(find_anchor(b"x %%%01"), find_anchor_reference(b"x %%%01"));
+        assert_eq!(find_anchor(b"%%x%%01FW"), Some(3));
+        assert_eq!(find_anchor(b"%%10 %%01"), None);
+    }
 
     fn huawei(line: &str) -> (Message<'_>, Huawei<'_>) {
         let message = parse_line(line.as_bytes()).unwrap();

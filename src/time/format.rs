@@ -20,7 +20,7 @@ pub fn write_rfc3339(out: &mut Vec<u8>, instant: Instant) {
     let digits = instant.fraction_digits.min(9) as usize;
     if digits == 0 {
         buf[19] = b'Z';
-        out.extend_from_slice(&buf[..20]);
+        append_prefix(out, &buf, 20);
         return;
     }
     let mut n = instant.nanos;
@@ -29,7 +29,16 @@ pub fn write_rfc3339(out: &mut Vec<u8>, instant: Instant) {
         n /= 10;
     }
     buf[20 + digits] = b'Z';
-    out.extend_from_slice(&buf[..21 + digits]);
+    append_prefix(out, &buf, 21 + digits);
+}
+
+/// Appends the first `len` bytes of `buf` by copying all of it and cutting the rest:
+/// a copy of known size is a few inline stores, where a variable one is a `memcpy` call.
+#[inline]
+fn append_prefix(out: &mut Vec<u8>, buf: &[u8; 30], len: usize) {
+    let end = out.len() + len;
+    out.extend_from_slice(buf);
+    out.truncate(end);
 }
 
 /// `YYYY-MM-DD` of a day number. Documents carry three or four times of the same day,
@@ -90,5 +99,24 @@ mod tests {
             render(Instant::from_unix_seconds(-1)),
             "1969-12-31T23:59:59Z"
         );
+    }
+
+    #[test]
+    fn appends_after_what_is_there_for_every_fraction_length() {
+        for digits in 0..=9u8 {
+            let instant = Instant {
+                unix_seconds: 1_753_236_672,
+                nanos: 123_456_789,
+                fraction_digits: digits,
+            };
+            let mut out = b"x".to_vec();
+            write_rfc3339(&mut out, instant);
+            let fraction = &"123456789"[..digits as usize];
+            let dot = if digits == 0 { "" } else { "." };
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                format!("x2025-07-23T02:11:12{dot}{fraction}Z")
+            );
+        }
     }
 }

@@ -482,46 +482,52 @@ fn parse_dotted_quad(raw: &[u8]) -> Option<std::net::Ipv4Addr> {
     if raw.len() < 7 || raw.len() > 15 {
         return None;
     }
-    let mut octets = [0u8; 4];
-    let mut index = 0;
-    let mut value: u16 = 0;
-    let mut digits = 0;
-    for &b in raw {
-        if b == b'.' {
-            if digits == 0 || index == 3 {
-                return None;
-            }
-            octets[index] = value as u8;
-            index += 1;
-            value = 0;
-            digits = 0;
-        } else if b.is_ascii_digit() {
-            // A leading zero (`01`) is refused, as std's parser does.
-            if digits == 1 && value == 0 {
-                return None;
-            }
-            value = value * 10 + (b - b'0') as u16;
-            digits += 1;
-            if value > 255 {
-                return None;
-            }
-        } else {
-            return None;
+    // Built in a register, not a byte array: four byte stores read back as one word
+    // would stall on store forwarding.
+    let mut address = 0u32;
+    let mut at = 0;
+    for i in 0..4 {
+        if i > 0 {
+            (raw.get(at) == Some(&b'.')).then_some(())?;
+            at += 1;
         }
+        let (value, len) = octet_at(raw, at)?;
+        address = address << 8 | u32::from(value);
+        at += len;
     }
-    if digits == 0 || index != 3 {
-        return None;
-    }
-    octets[3] = value as u8;
-    Some(std::net::Ipv4Addr::from(octets))
+    (at == raw.len()).then_some(std::net::Ipv4Addr::from(address))
 }
 
-fn parse_unsigned(raw: &[u8]) -> Option<u64> {
-    if raw.is_empty() || raw.len() > 20 || !raw.iter().all(u8::is_ascii_digit) {
+/// The octet at `raw[at..]`: one to three digits (a fourth is left for the caller
+/// to refuse), at most 255, and no leading zero (`01` is refused, as std does).
+#[inline]
+fn octet_at(raw: &[u8], at: usize) -> Option<(u8, usize)> {
+    let digit = |i: usize| raw.get(i).map(|b| b.wrapping_sub(b'0')).filter(|d| *d < 10);
+    let first = digit(at)?;
+    let Some(second) = digit(at + 1) else {
+        return Some((first, 1));
+    };
+    if first == 0 {
         return None;
     }
-    raw.iter().try_fold(0u64, |acc, d| {
-        acc.checked_mul(10)?.checked_add((d - b'0') as u64)
+    let Some(third) = digit(at + 2) else {
+        return Some((first * 10 + second, 2));
+    };
+    let value = u16::from(first) * 100 + u16::from(second) * 10 + u16::from(third);
+    u8::try_from(value).ok().map(|value| (value, 3))
+}
+
+/// Decimal digits only, in one pass: a non-digit or an overflow refuses the text.
+fn parse_unsigned(raw: &[u8]) -> Option<u64> {
+    if raw.is_empty() || raw.len() > 20 {
+        return None;
+    }
+    raw.iter().try_fold(0u64, |acc, b| {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        acc.checked_mul(10)?.checked_add(u64::from(digit))
     })
 }
 
@@ -711,6 +717,26 @@ mod tests {
             proptest::prop_assert_eq!(parse_ip(text.as_bytes()), std_result);
         }
 
+        /// Dotted quads as senders write them, with octets out of range, padded with
+        /// zeros, or missing, and separators doubled: the fast path must agree with std.
+        #[test]
+        fn fast_ipv4_agrees_with_std_on_quad_forms(
+            octets in proptest::collection::vec((0u16..1100, 0usize..3), 2..6),
+            separator in proptest::prop_oneof![
+                proptest::strategy::Just("."), proptest::strategy::Just(".."),
+                proptest::strategy::Just(""),
+            ],
+        ) {
+            let parts: Vec<String> =
+                octets.iter().map(|(n, zeros)| format!("{}{n}", "0".repeat(*zeros))).collect();
+            let dotted = parts.join(".");
+            let odd = parts.join(separator);
+            for text in [dotted, odd] {
+                let std_result = text.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4);
+                proptest::prop_assert_eq!(parse_ip(text.as_bytes()), std_result);
+            }
+        }
+
         #[test]
         fn fast_ipv6_agrees_with_std_on_any_text(text in "[0-9a-fA-F:.]{0,46}") {
             proptest::prop_assert_eq!(parse_ip(text.as_bytes()), std_ip(&text));
@@ -744,6 +770,33 @@ mod tests {
             }
             proptest::prop_assert_eq!(parse_ip(damaged.as_bytes()), std_ip(&damaged));
         }
+    }
+
+    /// The one-pass reader against a plain two-step one: all digits, then std's parse.
+    fn unsigned_reference(raw: &[u8]) -> Option<u64> {
+        if raw.is_empty() || raw.len() > 20 || !raw.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        std::str::from_utf8(raw).ok()?.parse().ok()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn unsigned_agrees_with_reference(text in "[0-9/:a]{0,3}[0-9]{0,19}[0-9/:]{0,3}") {
+            proptest::prop_assert_eq!(
+                parse_unsigned(text.as_bytes()),
+                unsigned_reference(text.as_bytes())
+            );
+        }
+    }
+
+    #[test]
+    fn unsigned_limits() {
+        assert_eq!(parse_unsigned(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_unsigned(b"18446744073709551616"), None);
+        assert_eq!(parse_unsigned(b"99999999999999999999"), None);
+        assert_eq!(parse_unsigned(b"000000000000000000001"), None);
+        assert_eq!(parse_unsigned(b"00042"), Some(42));
     }
 
     #[test]

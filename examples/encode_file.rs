@@ -1,0 +1,47 @@
+//! Encodes every line of a file once, single-threaded, with a fixed receive time,
+//! and writes the documents (NDJSON) to stdout: a deterministic workload for
+//! instruction counts, and a way to check that an encoder change leaves the output
+//! byte-identical.
+//!
+//! ```text
+//! cargo build --release --example encode_file
+//! valgrind --tool=callgrind target/release/examples/encode_file \
+//!     benches/data/huawei-sessions-20k.log > /tmp/docs.ndjson
+//! ```
+//!
+//! A second argument repeats the encoding that many times (for `perf record`); only
+//! the last round is written.
+
+use std::io::Write;
+
+use nat_ingest::document::{Encoder, EncoderSettings, Received};
+
+fn main() -> std::io::Result<()> {
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "benches/data/huawei-sessions-20k.log".into());
+    let rounds: usize = match std::env::args().nth(2) {
+        Some(n) => n.parse().expect("a number of rounds"),
+        None => 1,
+    };
+    let data = std::fs::read(path)?;
+    let received = Received {
+        at: "2025-07-23T04:00:00Z".parse().expect("a valid time"),
+        peer: None,
+        truncated: false,
+        misframed: false,
+    };
+    let settings =
+        EncoderSettings::from_options(Some("+08:00"), None, None, true).expect("built-in settings");
+    let encoder = Encoder::new(settings);
+
+    let mut out = Vec::with_capacity(data.len() * 3);
+    for _ in 0..rounds {
+        out.clear();
+        for line in data.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            encoder.encode(line, &received, &mut out);
+            out.push(b'\n');
+        }
+    }
+    std::io::stdout().lock().write_all(&out)
+}
