@@ -44,6 +44,17 @@ fn config_file(dir: &std::path::Path, run: &str) -> std::path::PathBuf {
     path
 }
 
+/// `run` with one TCP listener, writing to the Elasticsearch API at `url` with
+/// the run's own names (see `config_file`).
+fn start_run(dir: &std::path::Path, run: &str, url: &str) -> Running {
+    let config = config_file(dir, run);
+    Running::start(
+        &dir.join("archive"),
+        &["tcp://127.0.0.1:0"],
+        &["--config", config.to_str().unwrap(), "--elasticsearch", url],
+    )
+}
+
 /// Sends the first `count` sample session lines, newline-framed, in chunks.
 fn send_sessions(tcp: SocketAddr, count: usize) {
     let mut stream = TcpStream::connect(tcp).unwrap();
@@ -65,17 +76,7 @@ fn tcp_syslog_becomes_searchable_documents() {
     let server = Server::opensearch();
     let run = bulk_support::run_id("e2e");
     let dir = tempfile::tempdir().unwrap();
-    let config = config_file(dir.path(), &run);
-    let running = Running::start(
-        &dir.path().join("archive"),
-        &["tcp://127.0.0.1:0"],
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "--elasticsearch",
-            &server.url,
-        ],
-    );
+    let running = start_run(dir.path(), &run, &server.url);
 
     send_sessions(running.tcp.unwrap(), COUNT);
     let indices = format!("{run}-*");
@@ -100,17 +101,7 @@ fn loggen_sessions_become_searchable(server: Server) {
     let root = run_support::real_senders_root("usr/bin/loggen");
     let run = bulk_support::run_id("loggen");
     let dir = tempfile::tempdir().unwrap();
-    let config = config_file(dir.path(), &run);
-    let running = Running::start(
-        &dir.path().join("archive"),
-        &["tcp://127.0.0.1:0"],
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "--elasticsearch",
-            &server.url,
-        ],
-    );
+    let running = start_run(dir.path(), &run, &server.url);
 
     let file = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -150,20 +141,10 @@ fn an_outage_in_the_middle_of_a_load_loses_and_duplicates_nothing() {
     let server = Server::opensearch();
     let run = bulk_support::run_id("outage");
     let dir = tempfile::tempdir().unwrap();
-    let config = config_file(dir.path(), &run);
     let upstream: SocketAddr = server.url.trim_start_matches("http://").parse().unwrap();
     let relay = Relay::start(upstream);
     let url = format!("http://{}", relay.address);
-    let running = Running::start(
-        &dir.path().join("archive"),
-        &["tcp://127.0.0.1:0"],
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "--elasticsearch",
-            &url,
-        ],
-    );
+    let running = start_run(dir.path(), &run, &url);
 
     let tcp = running.tcp.unwrap();
     let sender = std::thread::spawn(move || send_sessions(tcp, COUNT));

@@ -11,11 +11,11 @@
 mod kafka_support;
 mod run_support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kafka_support::{
     archive_days, archive_lines, bootstrap, clean_up, committed_total, create_topic, read_topic,
-    run_id, send_tcp, Indexer,
+    run_id, wait_for_commits, Indexer,
 };
 use run_support::{message, Running};
 
@@ -33,13 +33,7 @@ fn ship(archive: &std::path::Path, lines: &[String], extra: &[&str]) {
         "2025-07-24T00:00:00Z",
     ];
     flags.extend_from_slice(extra);
-    let running = Running::start(archive, &["tcp://127.0.0.1:0"], &flags);
-    send_tcp(running.tcp.unwrap(), lines);
-    running.wait_for_metric(
-        "listener_received_messages_total",
-        lines.len() as f64,
-        Duration::from_secs(60),
-    );
+    let running = Running::start_fed(archive, &flags, lines);
     running.signal(libc::SIGTERM);
     let (status, _) = running.wait();
     assert!(status.success(), "run exited with {status}");
@@ -95,15 +89,13 @@ fn index_into_the_archive_matches_a_direct_archive() {
         "--archive",
         indexed.to_str().unwrap(),
     ]);
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while committed_total(&bootstrap, &topic, &group, PARTITIONS) < total as i64 {
-        assert!(
-            Instant::now() < deadline,
-            "the indexer did not commit everything"
-        );
-        indexer.drain_log();
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_for_commits(
+        (&bootstrap, &topic, &group, PARTITIONS),
+        total as i64,
+        Duration::from_secs(90),
+        &[&indexer],
+        "the indexer did not commit everything",
+    );
     indexer.signal(libc::SIGTERM);
     let (status, log) = indexer.wait();
     assert!(status.success(), "index exited with {status}");

@@ -14,7 +14,9 @@ mod run_support;
 use std::time::{Duration, Instant};
 
 use bulk_support::Server;
-use kafka_support::{bootstrap, clean_up, committed_total, create_topic, send_tcp, Indexer};
+use kafka_support::{
+    bootstrap, clean_up, committed_total, create_topic, shipper_flags, wait_for_commits, Indexer,
+};
 use run_support::{message, Running};
 
 const SESSIONS: &str = include_str!("../benches/data/huawei-sessions-20k.log");
@@ -49,25 +51,10 @@ fn killed_indexer_restarts_without_loss_or_duplicates() {
 
     // Ship everything to the topic first.
     let dir = tempfile::tempdir().unwrap();
-    let running = Running::start(
+    let running = Running::start_fed(
         &dir.path().join("unused"),
-        &["tcp://127.0.0.1:0"],
-        &[
-            "--kafka",
-            &bootstrap,
-            "--kafka-topic",
-            &topic,
-            "--timezone",
-            "+08:00",
-            "--reference-time",
-            "2025-07-24T00:00:00Z",
-        ],
-    );
-    send_tcp(running.tcp.unwrap(), &lines);
-    running.wait_for_metric(
-        "listener_received_messages_total",
-        total as f64,
-        Duration::from_secs(60),
+        &shipper_flags(&bootstrap, &topic),
+        &lines,
     );
     running.signal(libc::SIGTERM);
     assert!(running.wait().0.success());
@@ -128,15 +115,13 @@ fn killed_indexer_restarts_without_loss_or_duplicates() {
     // Second indexer, same group: goes on from the last commit, once the broker
     // has noticed the first one is gone (session.timeout.ms, 6 s here).
     let second = Indexer::start(&args);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while committed_total(&bootstrap, &topic, &group, PARTITIONS) < total as i64 {
-        assert!(
-            Instant::now() < deadline,
-            "the second indexer did not finish"
-        );
-        second.drain_log();
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_for_commits(
+        (&bootstrap, &topic, &group, PARTITIONS),
+        total as i64,
+        Duration::from_secs(120),
+        &[&second],
+        "the second indexer did not finish",
+    );
     second.signal(libc::SIGTERM);
     let (status, _) = second.wait();
     assert!(status.success(), "index exited with {status}");

@@ -13,7 +13,8 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use kafka_support::{
-    archive_lines, bootstrap, clean_up, committed_total, create_topic, run_id, Indexer,
+    archive_lines, bootstrap, clean_up, committed_total, create_topic, run_id, wait_for_commits,
+    Indexer,
 };
 use nat_ingest::config::kafka::KafkaConfig;
 use nat_ingest::document::{Dataset, Encoded};
@@ -107,13 +108,13 @@ fn joining_indexer_takes_over_without_gaps_or_repeats() {
     let second = Indexer::start(&as_str(&args("second")));
     producer.join().unwrap();
 
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while committed_total(&bootstrap, &topic, &group, PARTITIONS) < DOCUMENTS as i64 {
-        assert!(Instant::now() < deadline, "the indexers did not finish");
-        first.drain_log();
-        second.drain_log();
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_for_commits(
+        (&bootstrap, &topic, &group, PARTITIONS),
+        DOCUMENTS as i64,
+        Duration::from_secs(120),
+        &[&first, &second],
+        "the indexers did not finish",
+    );
     first.signal(libc::SIGTERM);
     second.signal(libc::SIGTERM);
     let (first_status, first_log) = first.wait();

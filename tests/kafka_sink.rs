@@ -13,7 +13,7 @@ use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use kafka_support::{bootstrap, clean_up, create_topic, read_topic, run_id, send_tcp};
+use kafka_support::{bootstrap, clean_up, create_topic, read_topic, run_id, shipper_flags};
 use nat_ingest::kafka::key;
 use run_support::{message, Running};
 
@@ -33,25 +33,10 @@ fn run_produces_one_keyed_message_per_line() {
     let total = lines.len();
 
     let dir = tempfile::tempdir().unwrap();
-    let running = Running::start(
+    let running = Running::start_fed(
         &dir.path().join("unused-archive"),
-        &["tcp://127.0.0.1:0"],
-        &[
-            "--kafka",
-            &bootstrap,
-            "--kafka-topic",
-            &topic,
-            "--timezone",
-            "+08:00",
-            "--reference-time",
-            "2025-07-24T00:00:00Z",
-        ],
-    );
-    send_tcp(running.tcp.unwrap(), &lines);
-    running.wait_for_metric(
-        "listener_received_messages_total",
-        total as f64,
-        Duration::from_secs(60),
+        &shipper_flags(&bootstrap, &topic),
+        &lines,
     );
     running.wait_for_metric(
         "kafka_documents_produced_total",

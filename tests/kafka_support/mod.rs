@@ -200,6 +200,41 @@ pub fn committed_total(bootstrap: &str, topic: &str, group: &str, partitions: i3
     total
 }
 
+/// Polls `committed_total` until `group` has committed at least `at_least`
+/// messages of `topic`, draining the indexers' logs meanwhile; panics with
+/// `what` after `within`.
+pub fn wait_for_commits(
+    (bootstrap, topic, group, partitions): (&str, &str, &str, i32),
+    at_least: i64,
+    within: Duration,
+    indexers: &[&Indexer],
+    what: &str,
+) {
+    let deadline = Instant::now() + within;
+    while committed_total(bootstrap, topic, group, partitions) < at_least {
+        assert!(Instant::now() < deadline, "{what}");
+        for indexer in indexers {
+            indexer.drain_log();
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// `run` flags that ship to `topic`, reading the session fixtures' device-local
+/// times with their zone and a reference time after them.
+pub fn shipper_flags<'a>(bootstrap: &'a str, topic: &'a str) -> [&'a str; 8] {
+    [
+        "--kafka",
+        bootstrap,
+        "--kafka-topic",
+        topic,
+        "--timezone",
+        "+08:00",
+        "--reference-time",
+        "2025-07-24T00:00:00Z",
+    ]
+}
+
 /// A running `nat-ingest index`.
 pub struct Indexer {
     child: Child,
@@ -286,18 +321,6 @@ impl Drop for Indexer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// Sends `lines` over one TCP connection to `address`, LF-framed.
-pub fn send_tcp(address: SocketAddr, lines: &[String]) {
-    use std::io::Write;
-    let stream = TcpStream::connect(address).unwrap();
-    let mut writer = std::io::BufWriter::new(stream);
-    for line in lines {
-        writer.write_all(line.as_bytes()).unwrap();
-        writer.write_all(b"\n").unwrap();
-    }
-    writer.flush().unwrap();
 }
 
 /// Every line of every finished archive file in `dir`, in file order.

@@ -88,6 +88,19 @@ impl Running {
         }
     }
 
+    /// Starts `run` with one TCP listener and `extra` flags, sends it `lines` over
+    /// one connection, and waits until it has received them all.
+    pub fn start_fed(archive: &Path, extra: &[&str], lines: &[String]) -> Running {
+        let running = Running::start(archive, &["tcp://127.0.0.1:0"], extra);
+        send_lines(running.tcp.unwrap(), lines);
+        running.wait_for_metric(
+            "listener_received_messages_total",
+            lines.len() as f64,
+            Duration::from_secs(60),
+        );
+        running
+    }
+
     pub fn pid(&self) -> i32 {
         self.child.id() as i32
     }
@@ -315,4 +328,16 @@ pub fn loggen(root: &Path, args: &[&str], target: SocketAddr, expected: usize) {
         .and_then(|n| n.parse::<usize>().ok())
         .unwrap_or_else(|| panic!("loggen printed no count: {output}"));
     assert_eq!(count, expected, "loggen's own count of messages sent");
+}
+
+/// Sends `lines` over one TCP connection to `address`, LF-framed.
+pub fn send_lines(address: SocketAddr, lines: &[String]) {
+    use std::io::Write;
+    let stream = std::net::TcpStream::connect(address).unwrap();
+    let mut writer = std::io::BufWriter::new(stream);
+    for line in lines {
+        writer.write_all(line.as_bytes()).unwrap();
+        writer.write_all(b"\n").unwrap();
+    }
+    writer.flush().unwrap();
 }
