@@ -113,16 +113,27 @@ impl Server {
     }
 
     /// Refreshes and counts the documents matching `query` in `indices`.
+    ///
+    /// An index the writer has only just created can answer 503 ("all shards
+    /// failed") until its primary shard has started; that answer is retried
+    /// for up to `SEARCH_TIMEOUT`, any other failure panics at once.
     pub fn count(&self, indices: &str, query: Value) -> u64 {
-        self.request(reqwest::Method::POST, &format!("{indices}/_refresh"), None);
         let body = serde_json::json!({ "query": query });
-        let (status, answer) = self.request(
-            reqwest::Method::POST,
-            &format!("{indices}/_count"),
-            Some(&body),
-        );
-        assert_eq!(status, 200, "count failed: {answer}");
-        answer["count"].as_u64().unwrap()
+        let deadline = Instant::now() + SEARCH_TIMEOUT;
+        loop {
+            self.request(reqwest::Method::POST, &format!("{indices}/_refresh"), None);
+            let (status, answer) = self.request(
+                reqwest::Method::POST,
+                &format!("{indices}/_count"),
+                Some(&body),
+            );
+            if status == 503 && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(250));
+                continue;
+            }
+            assert_eq!(status, 200, "count failed: {answer}");
+            return answer["count"].as_u64().unwrap();
+        }
     }
 
     /// Polls the count of `indices` until it reaches `expected`; panics on timeout.
