@@ -11,8 +11,9 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::sync::LazyLock;
 
 use super::fields::{compare_paths, Doc, Field, Value, ALL_FIELDS, FIELDS};
+use super::output::Output;
 use crate::syslog::{SdElement, SdParams};
-use crate::time::write_rfc3339;
+use crate::time::render_rfc3339;
 
 /// Deepest nesting a path may have (`log.syslog.facility.code` has four segments).
 const MAX_DEPTH: usize = 8;
@@ -26,12 +27,15 @@ pub struct Written {
     pub bytes: usize,
 }
 
-pub fn write_doc(doc: &mut Doc<'_>, out: &mut Vec<u8>) -> Written {
+/// Appends `doc` as one JSON object to `out`, reserving `expected_bytes` first (an
+/// estimate: more is grown into, at the price of a reallocation).
+pub fn write_doc(doc: &mut Doc<'_>, out: &mut Vec<u8>, expected_bytes: usize) -> Written {
+    let mut out = Output::new(out, expected_bytes);
     if doc.extras.is_empty() {
-        return write_known_only(doc, out);
+        return write_known_only(doc, &mut out);
     }
     doc.sort_extras();
-    write_sorted(doc, out)
+    write_sorted(doc, &mut out)
 }
 
 /// The bytes between two known fields: closing braces, a comma, opening keys, and the
@@ -53,17 +57,18 @@ static TRANSITIONS: LazyLock<Vec<Window>> = LazyLock::new(|| {
                 written: Written::default(),
             };
             let mut scratch = Vec::new();
+            let mut out = Output::new(&mut scratch, 0);
             if let Some(previous) = ALL_FIELDS.get(previous) {
                 let segments = known_segments(*previous);
-                writer.open_path(&mut scratch, segments, true);
+                writer.open_path(&mut out, segments, true);
                 writer.first = false;
-                scratch.clear();
+                out.truncate(0);
             }
             match ALL_FIELDS.get(next) {
-                Some(next) => writer.open_path(&mut scratch, known_segments(*next), true),
-                None => writer.close_to(&mut scratch, 0),
+                Some(next) => writer.open_path(&mut out, known_segments(*next), true),
+                None => writer.close_to(&mut out, 0),
             }
-            table.push(Window::of(&scratch));
+            table.push(Window::of(out.written()));
         }
     }
     table
@@ -94,31 +99,20 @@ impl Window {
     }
 }
 
-/// Appends the first `len` bytes of `source`, which has `N` or more, by copying a fixed
-/// `N` and cutting the excess: for short text this is a few inline stores instead of
-/// a `memcpy` call.
-#[inline]
-fn append_prefix<const N: usize>(out: &mut Vec<u8>, source: &[u8; N], len: usize) {
-    debug_assert!(len <= N);
-    let end = out.len() + len;
-    out.extend_from_slice(source);
-    out.truncate(end);
-}
-
 /// Appends `text`, which starts `rest` (the bytes that follow it in the frame are
 /// readable too): short text through a fixed-size copy when enough follows it.
 #[inline]
-fn append_from_frame(out: &mut Vec<u8>, text: &[u8], rest: &[u8]) {
+fn append_from_frame(out: &mut Output<'_>, text: &[u8], rest: &[u8]) {
     /// Longest text copied through a fixed window.
     const SHORT_BYTES: usize = 32;
     match rest.first_chunk::<SHORT_BYTES>() {
-        Some(window) if text.len() <= SHORT_BYTES => append_prefix(out, window, text.len()),
-        _ => out.extend_from_slice(text),
+        Some(window) if text.len() <= SHORT_BYTES => out.extend_prefix(window, text.len()),
+        _ => out.extend(text),
     }
 }
 
 /// The common case: known fields only, structure copied from [`TRANSITIONS`].
-fn write_known_only(doc: &Doc<'_>, out: &mut Vec<u8>) -> Written {
+fn write_known_only(doc: &Doc<'_>, out: &mut Output<'_>) -> Written {
     let start = out.len();
     let stride = FIELDS.len() + 1;
     let transitions = &*TRANSITIONS;
@@ -132,12 +126,12 @@ fn write_known_only(doc: &Doc<'_>, out: &mut Vec<u8>) -> Written {
     out.push(b'{');
     for (field, value) in doc.present() {
         let transition = &transitions[previous * stride + field as usize];
-        append_prefix(out, &transition.bytes, transition.len);
+        out.extend_prefix(&transition.bytes, transition.len);
         writer.value(doc, out, value);
         previous = field as usize;
     }
     let last = &transitions[previous * stride + FIELDS.len()];
-    append_prefix(out, &last.bytes, last.len);
+    out.extend_prefix(&last.bytes, last.len);
     out.push(b'}');
     Written {
         bytes: out.len() - start,
@@ -145,7 +139,7 @@ fn write_known_only(doc: &Doc<'_>, out: &mut Vec<u8>) -> Written {
     }
 }
 
-fn write_sorted(doc: &Doc<'_>, out: &mut Vec<u8>) -> Written {
+fn write_sorted(doc: &Doc<'_>, out: &mut Output<'_>) -> Written {
     let start = out.len();
     let mut writer = Nesting {
         open: [&[][..]; MAX_DEPTH],
@@ -195,7 +189,7 @@ struct Nesting<'p> {
 }
 
 impl<'p> Nesting<'p> {
-    fn extra(&mut self, doc: &Doc<'_>, out: &mut Vec<u8>, path: &'p [u8], value: Value<'_>) {
+    fn extra(&mut self, doc: &Doc<'_>, out: &mut Output<'_>, path: &'p [u8], value: Value<'_>) {
         let mut segments: [&[u8]; MAX_DEPTH] = [&[]; MAX_DEPTH];
         let mut count = 0;
         for segment in path.split(|b| *b == b'.') {
@@ -213,7 +207,7 @@ impl<'p> Nesting<'p> {
     fn field(
         &mut self,
         doc: &Doc<'_>,
-        out: &mut Vec<u8>,
+        out: &mut Output<'_>,
         segments: &[&'p [u8]],
         trusted: bool,
         value: Value<'_>,
@@ -223,7 +217,7 @@ impl<'p> Nesting<'p> {
     }
 
     /// Closes the objects `segments` is not in, opens those it is in, writes its key.
-    fn open_path(&mut self, out: &mut Vec<u8>, segments: &[&'p [u8]], trusted: bool) {
+    fn open_path(&mut self, out: &mut Output<'_>, segments: &[&'p [u8]], trusted: bool) {
         let (last, parents) = segments.split_last().expect("a path has a segment");
         let common = self.open[..self.depth]
             .iter()
@@ -241,7 +235,7 @@ impl<'p> Nesting<'p> {
         self.key(out, last, trusted);
     }
 
-    fn close_to(&mut self, out: &mut Vec<u8>, depth: usize) {
+    fn close_to(&mut self, out: &mut Output<'_>, depth: usize) {
         while self.depth > depth {
             out.push(b'}');
             self.depth -= 1;
@@ -249,22 +243,22 @@ impl<'p> Nesting<'p> {
         }
     }
 
-    fn key(&mut self, out: &mut Vec<u8>, key: &[u8], trusted: bool) {
+    fn key(&mut self, out: &mut Output<'_>, key: &[u8], trusted: bool) {
         if !self.first {
             out.push(b',');
         }
         self.first = false;
         if trusted {
             out.push(b'"');
-            out.extend_from_slice(key);
-            out.extend_from_slice(b"\":");
+            out.extend(key);
+            out.extend(b"\":");
         } else {
-            self.written.replaced_invalid_utf8 |= write_string(out, key);
+            self.written.replaced_invalid_utf8 |= write_json_string(out, key);
             out.push(b':');
         }
     }
 
-    fn value(&mut self, doc: &Doc<'_>, out: &mut Vec<u8>, value: Value<'_>) {
+    fn value(&mut self, doc: &Doc<'_>, out: &mut Output<'_>, value: Value<'_>) {
         match value {
             Value::Text(bytes) => match doc.clean_from(bytes) {
                 Some(rest) => {
@@ -272,25 +266,26 @@ impl<'p> Nesting<'p> {
                     append_from_frame(out, bytes, rest);
                     out.push(b'"');
                 }
-                None => self.written.replaced_invalid_utf8 |= write_string(out, bytes),
+                None => self.written.replaced_invalid_utf8 |= write_json_string(out, bytes),
             },
             Value::Static(text) => {
-                write_string(out, text.as_bytes());
+                write_json_string(out, text.as_bytes());
             }
             Value::Scratch(start, end) => {
                 let bytes = doc.scratch_slice((start, end));
-                self.written.replaced_invalid_utf8 |= write_string(out, bytes);
+                self.written.replaced_invalid_utf8 |= write_json_string(out, bytes);
             }
             Value::Ip(ip) => {
                 out.push(b'"');
-                write_ip(out, ip);
+                write_ip_to(out, ip);
                 out.push(b'"');
             }
-            Value::Unsigned(n) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
-            Value::Signed(n) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
+            Value::Unsigned(n) => write_number(out, itoa::Buffer::new().format(n).as_bytes()),
+            Value::Signed(n) => write_number(out, itoa::Buffer::new().format(n).as_bytes()),
             Value::Time(instant) => {
+                let (text, len) = render_rfc3339(instant);
                 out.push(b'"');
-                write_rfc3339(out, instant);
+                out.extend_prefix(&text, len);
                 out.push(b'"');
             }
             Value::StructuredData(data) => {
@@ -302,7 +297,7 @@ impl<'p> Nesting<'p> {
                     if i > 0 {
                         out.push(b',');
                     }
-                    write_string(out, tag.as_bytes());
+                    write_json_string(out, tag.as_bytes());
                 }
                 out.push(b']');
             }
@@ -310,8 +305,20 @@ impl<'p> Nesting<'p> {
     }
 }
 
+/// Appends the decimal digits `itoa` rendered: at most 20, so through a fixed copy.
+#[inline]
+fn write_number(out: &mut Output<'_>, digits: &[u8]) {
+    let mut window = [0u8; 20];
+    window[..digits.len()].copy_from_slice(digits);
+    out.extend_prefix(&window, digits.len());
+}
+
 /// Canonical text: dotted quad, or RFC 5952 compressed IPv6.
 pub fn write_ip(out: &mut Vec<u8>, ip: IpAddr) {
+    write_ip_to(&mut Output::new(out, 0), ip);
+}
+
+fn write_ip_to(out: &mut Output<'_>, ip: IpAddr) {
     match ip {
         IpAddr::V4(v4) => write_ipv4(out, v4.octets()),
         IpAddr::V6(v6) => write_ipv6(out, v6),
@@ -320,7 +327,7 @@ pub fn write_ip(out: &mut Vec<u8>, ip: IpAddr) {
 
 /// A dotted quad, built on the stack from a table of octet texts and appended
 /// with one copy.
-fn write_ipv4(out: &mut Vec<u8>, octets: [u8; 4]) {
+fn write_ipv4(out: &mut Output<'_>, octets: [u8; 4]) {
     let mut text = [0u8; 16];
     let mut len = 0;
     for (i, octet) in octets.into_iter().enumerate() {
@@ -332,7 +339,7 @@ fn write_ipv4(out: &mut Vec<u8>, octets: [u8; 4]) {
         text[len] = b'.';
         len += usize::from(i < 3);
     }
-    out.extend_from_slice(&text[..len]);
+    out.extend_prefix(&text, len);
 }
 
 /// Each octet's decimal digits (left-aligned) and how many there are.
@@ -355,10 +362,10 @@ static OCTET_TEXT: [([u8; 3], u8); 256] = {
 
 /// RFC 5952 text: lower-case hex without leading zeros, the longest run of two or
 /// more zero groups (the first, on a tie) as `::`, IPv4-mapped addresses dotted.
-fn write_ipv6(out: &mut Vec<u8>, ip: Ipv6Addr) {
+fn write_ipv6(out: &mut Output<'_>, ip: Ipv6Addr) {
     if let Some(v4) = ip.to_ipv4_mapped() {
-        out.extend_from_slice(b"::ffff:");
-        write_ip(out, IpAddr::V4(v4));
+        out.extend(b"::ffff:");
+        write_ip_to(out, IpAddr::V4(v4));
         return;
     }
     let groups = ip.segments();
@@ -382,7 +389,7 @@ fn write_ipv6(out: &mut Vec<u8>, ip: Ipv6Addr) {
     let mut i = 0;
     while i < 8 {
         if i == best_start {
-            out.extend_from_slice(b"::");
+            out.extend(b"::");
             i += best_len;
             continue;
         }
@@ -403,7 +410,7 @@ fn write_ipv6(out: &mut Vec<u8>, ip: Ipv6Addr) {
 }
 
 /// `{"sd-id":{"name":"value",...},...}`; values unescaped, then JSON-escaped.
-fn write_structured_data(out: &mut Vec<u8>, data: &[u8]) -> bool {
+fn write_structured_data(out: &mut Output<'_>, data: &[u8]) -> bool {
     let mut replaced = false;
     let mut value = Vec::new();
     out.push(b'{');
@@ -411,18 +418,18 @@ fn write_structured_data(out: &mut Vec<u8>, data: &[u8]) -> bool {
         if i > 0 {
             out.push(b',');
         }
-        replaced |= write_string(out, element.id);
-        out.extend_from_slice(b":{");
+        replaced |= write_json_string(out, element.id);
+        out.extend(b":{");
         let params: SdParams<'_> = element.params;
         for (j, (name, escaped)) in params.enumerate() {
             if j > 0 {
                 out.push(b',');
             }
-            replaced |= write_string(out, name);
+            replaced |= write_json_string(out, name);
             out.push(b':');
             value.clear();
             crate::syslog::unescape_sd_value(escaped, &mut value);
-            replaced |= write_string(out, &value);
+            replaced |= write_json_string(out, &value);
         }
         out.push(b'}');
     }
@@ -468,9 +475,13 @@ pub fn needs_escaping(bytes: &[u8]) -> bool {
 
 /// Writes `bytes` as a quoted JSON string; returns whether invalid UTF-8 was replaced.
 pub fn write_string(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
+    write_json_string(&mut Output::new(out, bytes.len() + 2), bytes)
+}
+
+fn write_json_string(out: &mut Output<'_>, bytes: &[u8]) -> bool {
     out.push(b'"');
     let replaced = if !needs_escaping(bytes) {
-        out.extend_from_slice(bytes);
+        out.extend(bytes);
         false
     } else {
         write_escaped(out, bytes)
@@ -479,12 +490,12 @@ pub fn write_string(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
     replaced
 }
 
-fn write_escaped(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
+fn write_escaped(out: &mut Output<'_>, bytes: &[u8]) -> bool {
     let mut replaced = false;
     for chunk in bytes.utf8_chunks() {
         escape_valid(out, chunk.valid().as_bytes());
         if !chunk.invalid().is_empty() {
-            out.extend_from_slice("\u{FFFD}".as_bytes());
+            out.extend("\u{FFFD}".as_bytes());
             replaced = true;
         }
     }
@@ -492,29 +503,29 @@ fn write_escaped(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
 }
 
 /// Escapes quotes, backslashes and control characters in valid UTF-8.
-fn escape_valid(out: &mut Vec<u8>, text: &[u8]) {
+fn escape_valid(out: &mut Output<'_>, text: &[u8]) {
     let mut start = 0;
     for (i, &b) in text.iter().enumerate() {
         if CLASS[b as usize] != 1 {
             continue;
         }
-        out.extend_from_slice(&text[start..i]);
+        out.extend(&text[start..i]);
         match b {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
+            b'"' => out.extend(b"\\\""),
+            b'\\' => out.extend(b"\\\\"),
+            b'\n' => out.extend(b"\\n"),
+            b'\r' => out.extend(b"\\r"),
+            b'\t' => out.extend(b"\\t"),
             _ => {
                 const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.extend_from_slice(b"\\u00");
+                out.extend(b"\\u00");
                 out.push(HEX[(b >> 4) as usize]);
                 out.push(HEX[(b & 0xf) as usize]);
             }
         }
         start = i + 1;
     }
-    out.extend_from_slice(&text[start..]);
+    out.extend(&text[start..]);
 }
 
 #[cfg(test)]
@@ -524,7 +535,7 @@ mod tests {
 
     fn json(doc: &mut Doc<'_>) -> String {
         let mut out = Vec::new();
-        write_doc(doc, &mut out);
+        write_doc(doc, &mut out, 0);
         String::from_utf8(out).unwrap()
     }
 
@@ -582,8 +593,8 @@ mod tests {
                 }
             }
             let (mut fast, mut general) = (Vec::new(), Vec::new());
-            write_known_only(&doc, &mut fast);
-            write_sorted(&doc, &mut general);
+            write_known_only(&doc, &mut Output::new(&mut fast, 0));
+            write_sorted(&doc, &mut Output::new(&mut general, 0));
             assert_eq!(
                 String::from_utf8(fast).unwrap(),
                 String::from_utf8(general).unwrap()
@@ -598,7 +609,7 @@ mod tests {
         ])) {
             let ip = Ipv6Addr::from(groups);
             let mut out = Vec::new();
-            write_ipv6(&mut out, ip);
+            write_ipv6(&mut Output::new(&mut out, 0), ip);
             proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), ip.to_string());
         }
 

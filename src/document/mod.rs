@@ -12,6 +12,7 @@
 
 mod fields;
 mod json;
+mod output;
 
 use std::cell::RefCell;
 use std::net::IpAddr;
@@ -171,6 +172,10 @@ thread_local! {
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Room reserved for a document's keys, braces, numbers and times, on top of the
+/// text it copies from the line; an estimate, which the writer grows past if needed.
+const EXPECTED_STRUCTURE_BYTES: usize = 1024;
+
 /// Scratch buffers larger than this are not kept between messages.
 const MAX_KEPT_SCRATCH_BYTES: usize = 64 * 1024;
 
@@ -196,12 +201,14 @@ impl Encoder {
         let scratch = SCRATCH.with(|cell| std::mem::take(&mut *cell.borrow_mut()));
         let mut doc = Doc::new(scratch);
         let encoded = self.build(frame, received, &mut doc);
-        let written = json::write_doc(&mut doc, out);
+        // The line (twice: event.original and message) and the fields' structure.
+        let expected_bytes = 2 * frame.len() + EXPECTED_STRUCTURE_BYTES;
+        let written = json::write_doc(&mut doc, out, expected_bytes);
         if written.replaced_invalid_utf8 {
             // The tag goes in after the fact: rewrite with it (rare: invalid UTF-8 only).
             out.truncate(out.len() - written.bytes);
             doc.tag(INVALID_UTF8_TAG);
-            json::write_doc(&mut doc, out);
+            json::write_doc(&mut doc, out, expected_bytes);
         }
         let mut scratch = doc.into_scratch();
         if scratch.capacity() <= MAX_KEPT_SCRATCH_BYTES {

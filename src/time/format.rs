@@ -7,10 +7,17 @@ use super::Instant;
 
 /// Appends `YYYY-MM-DDTHH:MM:SS[.f]Z`, with as many fraction digits as the source had.
 pub fn write_rfc3339(out: &mut Vec<u8>, instant: Instant) {
+    let (text, len) = render_rfc3339(instant);
+    out.extend_from_slice(&text[..len]);
+}
+
+/// Renders `YYYY-MM-DDTHH:MM:SS[.f]Z` on the stack: the text is the first `len`
+/// bytes of the array, which is of fixed size so that callers can append it with a
+/// copy of constant size.
+pub fn render_rfc3339(instant: Instant) -> ([u8; RFC3339_MAX_BYTES], usize) {
     let days = instant.unix_seconds.div_euclid(86_400);
     let secs = instant.unix_seconds.rem_euclid(86_400) as u32;
 
-    // Rendered whole on the stack and appended with one copy.
     let mut buf = *b"0000-00-00T00:00:00.000000000Z";
     buf[..10].copy_from_slice(&date_text(days));
     put2(&mut buf[11..13], secs / 3600);
@@ -20,8 +27,7 @@ pub fn write_rfc3339(out: &mut Vec<u8>, instant: Instant) {
     let digits = instant.fraction_digits.min(9) as usize;
     if digits == 0 {
         buf[19] = b'Z';
-        append_prefix(out, &buf, 20);
-        return;
+        return (buf, 20);
     }
     let mut n = instant.nanos;
     for slot in buf[20..29].iter_mut().rev() {
@@ -29,17 +35,11 @@ pub fn write_rfc3339(out: &mut Vec<u8>, instant: Instant) {
         n /= 10;
     }
     buf[20 + digits] = b'Z';
-    append_prefix(out, &buf, 21 + digits);
+    (buf, 21 + digits)
 }
 
-/// Appends the first `len` bytes of `buf` by copying all of it and cutting the rest:
-/// a copy of known size is a few inline stores, where a variable one is a `memcpy` call.
-#[inline]
-fn append_prefix(out: &mut Vec<u8>, buf: &[u8; 30], len: usize) {
-    let end = out.len() + len;
-    out.extend_from_slice(buf);
-    out.truncate(end);
-}
+/// Longest text [`render_rfc3339`] produces: nine fraction digits.
+pub const RFC3339_MAX_BYTES: usize = 30;
 
 /// `YYYY-MM-DD` of a day number. Documents carry three or four times of the same day,
 /// so the last day rendered on this thread is remembered.

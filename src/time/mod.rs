@@ -19,7 +19,7 @@ mod format;
 mod zone;
 
 pub use civil::{days_from_civil, is_valid_date, CivilTime};
-pub use format::write_rfc3339;
+pub use format::{render_rfc3339, write_rfc3339, RFC3339_MAX_BYTES};
 pub use zone::{Zone, ZoneError};
 
 /// A point in time, with the number of fraction digits its source carried (0–9).

@@ -6,6 +6,7 @@
 //! probe. Every refusal names the line of the grammar file it is about.
 
 use super::grammar::{BodySpec, GrammarError, GrammarFile, Origin, Sample, SampleContext, Targets};
+use super::key_order::{KeyOrder, MAX_SPELLINGS};
 use crate::document::{Field, FieldType};
 
 /// The most fields one grammar may declare (per-message state is a fixed-size array).
@@ -31,7 +32,9 @@ pub enum BodyPlan {
     KeyValue {
         strip_suffix: Option<u8>,
         unknown_keys_prefix: Option<Box<str>>,
+        /// Key spelling → its id in `order`.
         keys: NameIndex,
+        order: KeyOrder,
     },
     Groups {
         count: usize,
@@ -175,7 +178,7 @@ fn short_word(name: &[u8]) -> u64 {
 }
 
 impl NameIndex {
-    fn insert(&mut self, name: &[u8], index: u8) -> bool {
+    pub(super) fn insert(&mut self, name: &[u8], index: u8) -> bool {
         if self.get(name).is_some() {
             return false;
         }
@@ -349,6 +352,7 @@ fn body_plan(
                 }
             };
             let mut keys = NameIndex::default();
+            let mut spellings: Vec<(&[u8], u8)> = Vec::new();
             for (i, spanned) in file.fields.iter().enumerate() {
                 let spec = spanned.get_ref();
                 if spec.keys.is_empty() || !spec.labels.is_empty() || spec.position.is_some() {
@@ -361,12 +365,19 @@ fn body_plan(
                     if !is_key(key.as_bytes()) {
                         return Err(fail(spanned.span().start, format!("key {key:?} is not a letter followed by letters, digits, '_' or '-'")));
                     }
-                    if !keys.insert(key.as_bytes(), i as u8) {
+                    if spellings.len() == MAX_SPELLINGS {
+                        return Err(fail(
+                            spanned.span().start,
+                            format!("a grammar may list at most {MAX_SPELLINGS} keys"),
+                        ));
+                    }
+                    if !keys.insert(key.as_bytes(), spellings.len() as u8) {
                         return Err(fail(
                             spanned.span().start,
                             format!("key {key:?} names two fields"),
                         ));
                     }
+                    spellings.push((key.as_bytes(), i as u8));
                 }
             }
             let unknown_keys_prefix = unknown_keys_prefix.as_deref().map(Into::into);
@@ -374,6 +385,7 @@ fn body_plan(
                 strip_suffix,
                 unknown_keys_prefix,
                 keys,
+                order: KeyOrder::new(&spellings),
             })
         }
         BodySpec::Groups { count } => {

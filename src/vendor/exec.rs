@@ -8,8 +8,10 @@
 use std::net::{IpAddr, Ipv6Addr};
 
 use super::compile::{
-    normalise_label, BodyPlan, FieldPlan, Grammar, Kind, Layout, Step, Target, MAX_FIELDS,
+    normalise_label, BodyPlan, FieldPlan, Grammar, Kind, Layout, NameIndex, Step, Target,
+    MAX_FIELDS,
 };
+use super::key_order::{KeyOrder, SpellingId};
 use crate::document::{Doc, Extra, Value};
 use crate::time::{CivilTime, Clock, Instant};
 
@@ -102,6 +104,7 @@ pub fn run<'a>(
             strip_suffix,
             unknown_keys_prefix,
             keys,
+            order,
         } => {
             let body = match (strip_suffix, body.last()) {
                 (Some(suffix), Some(last)) if suffix == last => &body[..body.len() - 1],
@@ -110,8 +113,8 @@ pub fn run<'a>(
             if key_length(body).is_none() {
                 return Ok(Applied::NotApplicable);
             }
-            for (key, value, at) in pairs(body) {
-                match keys.get(key) {
+            for_each_pair(body, keys, order, |key, spelling, value, at| {
+                match spelling.map(|id| order.field(id)) {
                     Some(i) if captures[i as usize].is_none() => {
                         captures[i as usize] = Some((value, at))
                     }
@@ -133,7 +136,7 @@ pub fn run<'a>(
                         }
                     }
                 }
-            }
+            });
         }
         BodyPlan::Groups {
             count,
@@ -279,8 +282,82 @@ fn target_label(target: &Target) -> &'static str {
     }
 }
 
+/// Calls `each(key, spelling, value, value offset)` for the `Key=Value` pairs of
+/// `body`, which starts with a key: what [`pairs`] yields, with the key's spelling id
+/// when `keys` knows it. Where the guess of [`KeyOrder`] is right, as it is for most
+/// keys of a steady sender, a key is recognised by one comparison.
+fn for_each_pair<'b>(
+    body: &'b [u8],
+    keys: &NameIndex,
+    order: &KeyOrder,
+    mut each: impl FnMut(&'b [u8], Option<SpellingId>, &'b [u8], usize),
+) {
+    // Reads the key at `at`, already known to be `len` bytes, the slow way, and
+    // learns that it followed `previous`.
+    let look_up = |at: usize, len: usize, previous: Option<SpellingId>| {
+        let id = keys.get(&body[at..at + len]);
+        if let (Some(previous), Some(id)) = (previous, id) {
+            order.learn(previous, id);
+        }
+        id
+    };
+
+    // The first key.
+    let start = order.start();
+    let (mut key_at, mut key_len, mut spelling) = match order
+        .guess_after(start)
+        .and_then(|guess| Some((order.matches(guess, body)?, guess)))
+    {
+        Some((len, id)) => (0, len, Some(id)),
+        None => {
+            let Some(len) = key_length(body) else { return };
+            (0, len, look_up(0, len, Some(start)))
+        }
+    };
+
+    loop {
+        let value_start = key_at + key_len + 1;
+        let guess = spelling.and_then(|id| order.guess_after(id));
+        let mut search = value_start;
+        // The value ends at the first comma that a key follows (after optional
+        // spaces); `next` is that key.
+        let (value_end, next) = loop {
+            // Values are short: a plain scan beats memchr's set-up cost here.
+            let Some(i) = body[search..].iter().position(|b| *b == b',') else {
+                break (body.len(), None);
+            };
+            let comma = search + i;
+            let after = comma + 1;
+            if let Some(guess) = guess {
+                if let Some(len) = order.matches(guess, &body[after..]) {
+                    break (comma, Some((after, len, Some(guess))));
+                }
+            }
+            let mut at = after;
+            while body.get(at) == Some(&b' ') {
+                at += 1;
+            }
+            if let Some(len) = key_length(&body[at..]) {
+                break (comma, Some((at, len, look_up(at, len, spelling))));
+            }
+            search = after;
+        };
+
+        each(
+            &body[key_at..key_at + key_len],
+            spelling,
+            &body[value_start..value_end],
+            value_start,
+        );
+        let Some(next) = next else { return };
+        (key_at, key_len, spelling) = next;
+    }
+}
+
 /// `Key=Value` pairs: (key, value, value offset). A pair ends at a comma followed by
-/// optional spaces and another `Key=`; any other comma belongs to the value.
+/// optional spaces and another `Key=`; any other comma belongs to the value. The
+/// plain form of [`for_each_pair`], which a property holds it to.
+#[cfg_attr(not(test), allow(dead_code))]
 fn pairs(body: &[u8]) -> impl Iterator<Item = (&[u8], &[u8], usize)> {
     // (where the next key starts, its length), found while ending the previous value.
     let mut next = key_length(body).map(|len| (0, len));
@@ -639,6 +716,71 @@ mod tests {
             .map(|(k, _, _)| k.to_vec())
             .collect();
         assert_eq!(b_pair, [b"Page".to_vec(), b"b".to_vec()]);
+    }
+
+    /// Reads `body` with `for_each_pair`, as (key, field, value, offset).
+    fn guessed_pairs(
+        body: &[u8],
+        keys: &NameIndex,
+        order: &KeyOrder,
+    ) -> Vec<(Vec<u8>, Option<u8>, Vec<u8>, usize)> {
+        let mut got = Vec::new();
+        for_each_pair(body, keys, order, |key, spelling, value, at| {
+            got.push((key.to_vec(), spelling.map(|id| order.field(id)), value.to_vec(), at))
+        });
+        got
+    }
+
+    proptest::proptest! {
+        /// Whatever the guesses learnt from earlier bodies, the guessing reader splits
+        /// a body as the plain one does and finds each known key's field.
+        #[test]
+        fn guessing_reads_what_the_plain_reader_reads(
+            bodies in proptest::collection::vec(
+                proptest::collection::vec(
+                    (
+                        proptest::sample::select(vec![
+                            "Src", "SrcIP", "Dst", "A", "Unknown", "SourceNatPortNumberLong",
+                            "x y", "9Key", "",
+                        ]),
+                        proptest::sample::select(vec![" ", "", "="]),
+                        "[a-z0-9=, .]{0,6}",
+                    ),
+                    1..8,
+                ),
+                1..6,
+            ),
+        ) {
+            let spellings: [(&[u8], u8); 5] = [
+                (b"Src", 0), (b"SrcIP", 0), (b"Dst", 1), (b"A", 2),
+                (b"SourceNatPortNumberLong", 3),
+            ];
+            let mut keys = NameIndex::default();
+            for (id, (key, _)) in spellings.iter().enumerate() {
+                keys.insert(key, id as u8);
+            }
+            let order = KeyOrder::new(&spellings);
+            for parts in bodies {
+                let mut body = Vec::new();
+                for (i, (key, space, value)) in parts.iter().enumerate() {
+                    if i > 0 {
+                        body.push(b',');
+                        body.extend_from_slice(space.as_bytes());
+                    }
+                    body.extend_from_slice(key.as_bytes());
+                    body.push(b'=');
+                    body.extend_from_slice(value.as_bytes());
+                }
+                if key_length(&body).is_none() {
+                    continue;
+                }
+                let field_of = |key: &[u8]| keys.get(key).map(|id| order.field(id));
+                let plain: Vec<_> = pairs(&body)
+                    .map(|(k, v, at)| (k.to_vec(), field_of(k), v.to_vec(), at))
+                    .collect();
+                proptest::prop_assert_eq!(guessed_pairs(&body, &keys, &order), plain);
+            }
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@
 mod compile;
 mod exec;
 mod grammar;
+mod key_order;
 
 use std::path::Path;
 
