@@ -129,7 +129,13 @@ pub enum Value<'a> {
     Static(&'static str),
     /// Text in `Doc::scratch`, by byte range.
     Scratch(u32, u32),
-    Ip(IpAddr),
+    /// An IPv4 address as its 32 bits, and an IPv6 one as four 32-bit words (most
+    /// significant first): word-aligned, where an `IpAddr` would sit at an odd
+    /// offset and make the stores and loads of a value mismatch in size, which
+    /// stalls store-to-load forwarding. Build and read them with [`Value::ip`] and
+    /// [`Value::as_ip`].
+    Ipv4(u32),
+    Ipv6([u32; 4]),
     Unsigned(u64),
     Signed(i64),
     Time(Instant),
@@ -137,6 +143,32 @@ pub enum Value<'a> {
     StructuredData(&'a [u8]),
     /// The doc's tag list.
     Tags,
+}
+
+impl Value<'_> {
+    #[inline]
+    pub fn ip(ip: IpAddr) -> Value<'static> {
+        match ip {
+            IpAddr::V4(v4) => Value::Ipv4(v4.to_bits()),
+            IpAddr::V6(v6) => {
+                let bits = v6.to_bits();
+                Value::Ipv6([96, 64, 32, 0].map(|shift| (bits >> shift) as u32))
+            }
+        }
+    }
+
+    /// The address of an `Ipv4` or `Ipv6` value.
+    #[inline]
+    pub fn as_ip(&self) -> Option<IpAddr> {
+        match *self {
+            Value::Ipv4(bits) => Some(IpAddr::V4(bits.into())),
+            Value::Ipv6(words) => {
+                let bits = words.iter().fold(0u128, |bits, w| bits << 32 | u128::from(*w));
+                Some(IpAddr::V6(bits.into()))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// A field outside the known table: its dotted path (in scratch) and value.
@@ -323,6 +355,15 @@ mod tests {
             assert_eq!(Field::from_path(def.path).map(|f| f as usize), Some(i));
         }
         assert_eq!(Field::from_path("huawei.unknown"), None);
+    }
+
+    #[test]
+    fn ip_values_round_trip() {
+        for text in ["192.0.2.1", "0.0.0.0", "2001:db8::1", "::ffff:1.2.3.4", "ffff::"] {
+            let ip: IpAddr = text.parse().unwrap();
+            assert_eq!(Value::ip(ip).as_ip(), Some(ip), "{text}");
+        }
+        assert_eq!(Value::Unsigned(1).as_ip(), None);
     }
 
     #[test]

@@ -275,17 +275,28 @@ impl<'p> Nesting<'p> {
                 let bytes = doc.scratch_slice((start, end));
                 self.written.replaced_invalid_utf8 |= write_json_string(out, bytes);
             }
-            Value::Ip(ip) => {
+            Value::Ipv4(bits) => {
                 out.push(b'"');
-                write_ip_to(out, ip);
+                write_ipv4(out, bits.to_be_bytes());
                 out.push(b'"');
             }
-            Value::Unsigned(n) => write_number(out, itoa::Buffer::new().format(n).as_bytes()),
-            Value::Signed(n) => write_number(out, itoa::Buffer::new().format(n).as_bytes()),
-            Value::Time(instant) => {
-                let (text, len) = render_rfc3339(instant);
+            ip @ Value::Ipv6(_) => {
                 out.push(b'"');
-                out.extend_prefix(&text, len);
+                write_ip_to(out, ip.as_ip().expect("an address"));
+                out.push(b'"');
+            }
+            Value::Unsigned(n) => out.append_in_place::<20>(|window| render_unsigned(n, window)),
+            Value::Signed(n) => out.append_in_place(|window: &mut [u8; 20]| {
+                if n >= 0 {
+                    return render_unsigned(n as u64, window);
+                }
+                window[0] = b'-';
+                let digits: &mut [u8; 19] = (&mut window[1..]).try_into().expect("19 bytes");
+                1 + render_unsigned(n.unsigned_abs(), digits)
+            }),
+            Value::Time(instant) => {
+                out.push(b'"');
+                out.append_in_place(|window| render_rfc3339(instant, window));
                 out.push(b'"');
             }
             Value::StructuredData(data) => {
@@ -305,13 +316,39 @@ impl<'p> Nesting<'p> {
     }
 }
 
-/// Appends the decimal digits `itoa` rendered: at most 20, so through a fixed copy.
+/// Renders `n` in decimal at the start of `window` and returns its length. The
+/// window must hold every digit of `n` (20 for any `u64`, 19 for magnitudes of
+/// `i64`); two digits are written at a time, from the end.
 #[inline]
-fn write_number(out: &mut Output<'_>, digits: &[u8]) {
-    let mut window = [0u8; 20];
-    window[..digits.len()].copy_from_slice(digits);
-    out.extend_prefix(&window, digits.len());
+fn render_unsigned<const N: usize>(mut n: u64, window: &mut [u8; N]) -> usize {
+    let len = n.checked_ilog10().map_or(1, |log| log as usize + 1);
+    let mut end = len;
+    while n >= 100 {
+        let pair = (n % 100) as usize * 2;
+        n /= 100;
+        window[end - 2..end].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+        end -= 2;
+    }
+    if n >= 10 {
+        let pair = n as usize * 2;
+        window[end - 2..end].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    } else {
+        window[end - 1] = b'0' + n as u8;
+    }
+    len
 }
+
+/// "00" to "99", back to back.
+static DIGIT_PAIRS: [u8; 200] = {
+    let mut table = [0u8; 200];
+    let mut n = 0;
+    while n < 100 {
+        table[n * 2] = b'0' + (n / 10) as u8;
+        table[n * 2 + 1] = b'0' + (n % 10) as u8;
+        n += 1;
+    }
+    table
+};
 
 /// Canonical text: dotted quad, or RFC 5952 compressed IPv6.
 pub fn write_ip(out: &mut Vec<u8>, ip: IpAddr) {
@@ -328,18 +365,19 @@ fn write_ip_to(out: &mut Output<'_>, ip: IpAddr) {
 /// A dotted quad, built on the stack from a table of octet texts and appended
 /// with one copy.
 fn write_ipv4(out: &mut Output<'_>, octets: [u8; 4]) {
-    let mut text = [0u8; 16];
-    let mut len = 0;
-    for (i, octet) in octets.into_iter().enumerate() {
-        let (digits, count) = OCTET_TEXT[octet as usize];
-        // Copying all three digit slots is cheaper than a variable-length copy;
-        // the ones past `count` are overwritten or cut off.
-        text[len..len + 3].copy_from_slice(&digits);
-        len += count as usize;
-        text[len] = b'.';
-        len += usize::from(i < 3);
-    }
-    out.extend_prefix(&text, len);
+    out.append_in_place(|text: &mut [u8; 16]| {
+        let mut len = 0;
+        for (i, octet) in octets.into_iter().enumerate() {
+            let (digits, count) = OCTET_TEXT[octet as usize];
+            // Copying all three digit slots is cheaper than a variable-length copy;
+            // the ones past `count` are overwritten or cut off.
+            text[len..len + 3].copy_from_slice(&digits);
+            len += count as usize;
+            text[len] = b'.';
+            len += usize::from(i < 3);
+        }
+        len
+    });
 }
 
 /// Each octet's decimal digits (left-aligned) and how many there are.
@@ -455,8 +493,48 @@ static CLASS: [u8; 256] = {
 };
 
 /// Whether any byte needs more than copying into a JSON string: a quote, a
-/// backslash, a control character or a non-ASCII byte. Eight bytes at a time.
+/// backslash, a control character or a non-ASCII byte.
 pub fn needs_escaping(bytes: &[u8]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        needs_escaping_sse2(bytes)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        needs_escaping_swar(bytes)
+    }
+}
+
+/// [`needs_escaping`] sixteen bytes at a time. SSE2 is part of every x86-64 CPU,
+/// so no detection is needed. One signed comparison finds both the control
+/// characters and the non-ASCII bytes: bytes from 0x80 up are negative as `i8`.
+#[cfg(target_arch = "x86_64")]
+fn needs_escaping_sse2(bytes: &[u8]) -> bool {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8,
+        _mm_or_si128, _mm_set1_epi8,
+    };
+    let mut chunks = bytes.chunks_exact(16);
+    // SAFETY: SSE2 is always available on x86_64, and each load reads one
+    // 16-byte chunk of `bytes` (unaligned loads allow any address).
+    let found = unsafe {
+        let below_space = _mm_set1_epi8(0x20);
+        let quote = _mm_set1_epi8(b'"' as i8);
+        let backslash = _mm_set1_epi8(b'\\' as i8);
+        (&mut chunks).any(|chunk| {
+            let x = _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>());
+            let special = _mm_or_si128(
+                _mm_cmplt_epi8(x, below_space),
+                _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)),
+            );
+            _mm_movemask_epi8(special) != 0
+        })
+    };
+    found || needs_escaping_swar(chunks.remainder())
+}
+
+/// [`needs_escaping`] eight bytes at a time in a `u64`, then byte by byte.
+fn needs_escaping_swar(bytes: &[u8]) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
@@ -548,7 +626,7 @@ mod tests {
         );
         doc.set(
             Field::SourceIp,
-            Value::Ip("2001:0db8:0:0:0:0:0:1".parse().unwrap()),
+            Value::ip("2001:0db8:0:0:0:0:0:1".parse().unwrap()),
         );
         doc.set(Field::SourceNatPort, Value::Unsigned(443));
         doc.set(Field::HuaweiFlag, Value::Static("l"));
@@ -645,16 +723,40 @@ mod tests {
     }
 
     #[test]
-    fn swar_check_agrees_with_the_table() {
+    fn numbers_are_written_as_std_writes_them() {
+        let mut values: Vec<i64> = vec![0, 9, 10, 99, 100, 101, 999, 1000, i64::MAX, i64::MIN];
+        values.extend((1..19).map(|p| 10i64.pow(p) - 1));
+        values.extend((1..19).map(|p| 10i64.pow(p)));
+        let mut doc = Doc::new(Vec::new());
+        for n in values {
+            doc.set(Field::SourceBytes, Value::Signed(n));
+            doc.set(Field::SourcePackets, Value::Signed(n.wrapping_neg()));
+            let want = format!(
+                r#"{{"source":{{"bytes":{n},"packets":{}}}}}"#,
+                n.wrapping_neg()
+            );
+            assert_eq!(json(&mut doc), want);
+        }
+        for n in [u64::MAX, u64::MAX / 10, 10u64.pow(19), 10u64.pow(19) - 1] {
+            doc.set(Field::SourceBytes, Value::Unsigned(n));
+            doc.unset(Field::SourcePackets);
+            assert_eq!(json(&mut doc), format!(r#"{{"source":{{"bytes":{n}}}}}"#));
+        }
+    }
+
+    #[test]
+    fn escaping_checks_agree_with_the_table() {
         for b in 0..=255u8 {
-            for at in 0..11 {
-                let mut bytes = vec![b'a'; 11];
-                bytes[at] = b;
-                assert_eq!(
-                    needs_escaping(&bytes),
-                    CLASS[b as usize] != 0,
-                    "byte {b} at {at}"
-                );
+            // Lengths that put the byte in a 16-byte chunk, an 8-byte one and the
+            // byte-wise tail.
+            for len in [11, 16, 27, 40] {
+                for at in 0..len {
+                    let mut bytes = vec![b'a'; len];
+                    bytes[at] = b;
+                    let want = CLASS[b as usize] != 0;
+                    assert_eq!(needs_escaping(&bytes), want, "byte {b} at {at} of {len}");
+                    assert_eq!(needs_escaping_swar(&bytes), want, "byte {b} at {at} of {len}");
+                }
             }
         }
     }

@@ -227,7 +227,7 @@ impl Encoder {
         doc.set(Field::EventCreated, Value::Time(received_at));
         doc.set(Field::Timestamp, Value::Time(received_at));
         if let Some(peer) = received.peer {
-            doc.set(Field::ObserverIp, Value::Ip(peer));
+            doc.set(Field::ObserverIp, Value::ip(peer));
         }
         if received.truncated {
             doc.tag(TRUNCATED_TAG);
@@ -407,7 +407,7 @@ impl Encoder {
                 doc.set(Field::HuaweiSequence, Value::Unsigned(sequence));
             }
             if let Some(ip) = huawei.ip {
-                doc.set(Field::ObserverIp, Value::Ip(IpAddr::V4(ip)));
+                doc.set(Field::ObserverIp, Value::Ipv4(ip.to_bits()));
             }
         }
     }
@@ -448,8 +448,8 @@ fn derive_session_fields(doc: &mut Doc<'_>) {
     }
     if !doc.is_set(Field::NetworkType) {
         match doc.get(Field::SourceIp) {
-            Some(Value::Ip(IpAddr::V4(_))) => doc.set(Field::NetworkType, Value::Static("ipv4")),
-            Some(Value::Ip(IpAddr::V6(_))) => doc.set(Field::NetworkType, Value::Static("ipv6")),
+            Some(Value::Ipv4(_)) => doc.set(Field::NetworkType, Value::Static("ipv4")),
+            Some(Value::Ipv6(_)) => doc.set(Field::NetworkType, Value::Static("ipv6")),
             _ => {}
         }
     }

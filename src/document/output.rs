@@ -82,6 +82,25 @@ impl<'v> Output<'v> {
         self.len += len.min(N);
     }
 
+    /// Hands `write` the next `N` bytes of the buffer, zeroed, to render text into
+    /// in place, and counts the first `len` it returns (at most `N`). Rendering
+    /// straight into the buffer avoids building text on the stack and copying it
+    /// over, whose narrow stores the wide copy has to wait for.
+    #[inline]
+    pub fn append_in_place<const N: usize>(&mut self, write: impl FnOnce(&mut [u8; N]) -> usize) {
+        self.reserve(N);
+        // SAFETY: `reserve` made room for `N` bytes at `len`, and zeroing them
+        // first makes the array reference point at initialised memory; nothing
+        // else refers to the buffer while `write` holds it.
+        let window = unsafe {
+            let at = self.base.add(self.len);
+            ptr::write_bytes(at, 0, N);
+            &mut *at.cast::<[u8; N]>()
+        };
+        let len = write(window);
+        self.len += len.min(N);
+    }
+
     /// Makes room for `additional` bytes after `len`.
     #[inline]
     fn reserve(&mut self, additional: usize) {
@@ -121,10 +140,15 @@ mod tests {
             out.extend(&[b'd'; 100]);
             out.extend_prefix(b"efghijkl", 2);
             assert_eq!(out.len(), 105);
+            out.append_in_place::<8>(|window| {
+                window[..3].copy_from_slice(b"xyz");
+                2
+            });
+            assert_eq!(out.len(), 107);
         }
         let mut want = b"abc".to_vec();
         want.extend([b'd'; 100]);
-        want.extend(b"ef");
+        want.extend(b"efxy");
         assert_eq!(vec, want);
     }
 

@@ -7,35 +7,39 @@ use super::Instant;
 
 /// Appends `YYYY-MM-DDTHH:MM:SS[.f]Z`, with as many fraction digits as the source had.
 pub fn write_rfc3339(out: &mut Vec<u8>, instant: Instant) {
-    let (text, len) = render_rfc3339(instant);
+    let mut text = [0; RFC3339_MAX_BYTES];
+    let len = render_rfc3339(instant, &mut text);
     out.extend_from_slice(&text[..len]);
 }
 
-/// Renders `YYYY-MM-DDTHH:MM:SS[.f]Z` on the stack: the text is the first `len`
-/// bytes of the array, which is of fixed size so that callers can append it with a
-/// copy of constant size.
-pub fn render_rfc3339(instant: Instant) -> ([u8; RFC3339_MAX_BYTES], usize) {
+/// Renders `YYYY-MM-DDTHH:MM:SS[.f]Z` into the start of `buf` and returns its
+/// length; `buf` is of fixed size so that callers can hand over a window of their
+/// output buffer and write the text in place.
+pub fn render_rfc3339(instant: Instant, buf: &mut [u8; RFC3339_MAX_BYTES]) -> usize {
     let days = instant.unix_seconds.div_euclid(86_400);
     let secs = instant.unix_seconds.rem_euclid(86_400) as u32;
 
-    let mut buf = *b"0000-00-00T00:00:00.000000000Z";
     buf[..10].copy_from_slice(&date_text(days));
+    buf[10] = b'T';
     put2(&mut buf[11..13], secs / 3600);
+    buf[13] = b':';
     put2(&mut buf[14..16], secs / 60 % 60);
+    buf[16] = b':';
     put2(&mut buf[17..19], secs % 60);
 
     let digits = instant.fraction_digits.min(9) as usize;
     if digits == 0 {
         buf[19] = b'Z';
-        return (buf, 20);
+        return 20;
     }
-    let mut n = instant.nanos;
-    for slot in buf[20..29].iter_mut().rev() {
+    buf[19] = b'.';
+    let mut n = instant.nanos / 10u32.pow(9 - digits as u32);
+    for slot in buf[20..20 + digits].iter_mut().rev() {
         *slot = b'0' + (n % 10) as u8;
         n /= 10;
     }
     buf[20 + digits] = b'Z';
-    (buf, 21 + digits)
+    21 + digits
 }
 
 /// Longest text [`render_rfc3339`] produces: nine fraction digits.

@@ -40,6 +40,10 @@ pub enum BodyPlan {
         count: usize,
         labels: NameIndex,
         by_position: Vec<Option<u8>>,
+        /// For each position, the labels of its field as the grammar spells them: a
+        /// group whose label is one of them verbatim goes to that field without
+        /// normalising the label and probing `labels` (which would find the same).
+        position_labels: Vec<Vec<Box<[u8]>>>,
     },
 }
 
@@ -434,10 +438,23 @@ fn body_plan(
                     }
                 }
             }
+            let position_labels = by_position
+                .iter()
+                .map(|field| match field {
+                    Some(i) => file.fields[*i as usize]
+                        .get_ref()
+                        .labels
+                        .iter()
+                        .map(|label| label.as_bytes().into())
+                        .collect(),
+                    None => Vec::new(),
+                })
+                .collect();
             Ok(BodyPlan::Groups {
                 count,
                 labels,
                 by_position,
+                position_labels,
             })
         }
     }

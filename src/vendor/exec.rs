@@ -142,6 +142,7 @@ pub fn run<'a>(
             count,
             labels,
             by_position,
+            position_labels,
         } => {
             let mut found = 0;
             for (label, value, at) in groups(body) {
@@ -149,11 +150,20 @@ pub fn run<'a>(
                 if found > *count {
                     continue;
                 }
-                let mut buffer = [0u8; 64];
-                let by_label = normalise_label(label, &mut buffer)
-                    .filter(|n| !n.is_empty())
-                    .and_then(|n| labels.get(n));
-                let Some(index) = by_label.or(by_position[found - 1]) else {
+                let position = found - 1;
+                let spelt_as_expected = position_labels[position]
+                    .iter()
+                    .any(|expected| **expected == *label);
+                let index = if spelt_as_expected {
+                    by_position[position]
+                } else {
+                    let mut buffer = [0u8; 64];
+                    let by_label = normalise_label(label, &mut buffer)
+                        .filter(|n| !n.is_empty())
+                        .and_then(|n| labels.get(n));
+                    by_label.or(by_position[position])
+                };
+                let Some(index) = index else {
                     continue;
                 };
                 let slot = &mut captures[index as usize];
@@ -209,7 +219,7 @@ fn convert<'a>(
         Kind::Text => Value::Text(raw),
         Kind::Lowercase if !raw.iter().any(u8::is_ascii_uppercase) => Value::Text(raw),
         Kind::Lowercase => doc.scratch_with(|s| s.extend(raw.iter().map(u8::to_ascii_lowercase))),
-        Kind::Ip => Value::Ip(parse_ip(raw).ok_or_else(|| malformed(raw, "an IP address"))?),
+        Kind::Ip => ip_value(raw).ok_or_else(|| malformed(raw, "an IP address"))?,
         Kind::Port => Value::Unsigned(
             parse_port(raw).ok_or_else(|| malformed(raw, "a port number (0-65535)"))? as u64,
         ),
@@ -241,7 +251,7 @@ fn convert<'a>(
         Kind::Endpoint => {
             let (ip, port, port_at) =
                 split_endpoint(raw).ok_or_else(|| malformed(raw, "an ip:port pair"))?;
-            let ip = parse_ip(ip).ok_or_else(|| malformed(ip, "an IP address"))?;
+            let ip = ip_value(ip).ok_or_else(|| malformed(ip, "an IP address"))?;
             let port_failure = || GrammarFailure {
                 field: target_label(&plan.targets[1]),
                 offset: at + port_at,
@@ -251,7 +261,7 @@ fn convert<'a>(
                 },
             };
             let port = parse_port(port).ok_or_else(port_failure)?;
-            store(&plan.targets[0], Value::Ip(ip), doc);
+            store(&plan.targets[0], ip, doc);
             store(&plan.targets[1], Value::Unsigned(port as u64), doc);
             return Ok(());
         }
@@ -458,6 +468,16 @@ fn split_endpoint(raw: &[u8]) -> Option<(&[u8], &[u8], usize)> {
     }
     let colon = memchr::memrchr(b':', raw)?;
     Some((&raw[..colon], &raw[colon + 1..], colon + 1))
+}
+
+/// `raw` as an address value, IPv4 without passing through `IpAddr`.
+#[inline]
+fn ip_value(raw: &[u8]) -> Option<Value<'static>> {
+    match parse_dotted_quad(raw) {
+        Some(v4) => Some(Value::Ipv4(v4.to_bits())),
+        None if raw.len() > 45 => None,
+        None => parse_ipv6(raw).map(|v6| Value::ip(IpAddr::V6(v6))),
+    }
 }
 
 pub fn parse_ip(raw: &[u8]) -> Option<IpAddr> {
