@@ -321,7 +321,7 @@ impl<'p> Nesting<'p> {
 /// `i64`); two digits are written at a time, from the end.
 #[inline]
 fn render_unsigned<const N: usize>(mut n: u64, window: &mut [u8; N]) -> usize {
-    let len = n.checked_ilog10().map_or(1, |log| log as usize + 1);
+    let len = decimal_digits(n);
     let mut end = len;
     while n >= 100 {
         let pair = (n % 100) as usize * 2;
@@ -336,6 +336,24 @@ fn render_unsigned<const N: usize>(mut n: u64, window: &mut [u8; N]) -> usize {
         window[end - 1] = b'0' + n as u8;
     }
     len
+}
+
+/// How many decimal digits `n` has: a guess from its bit length (times log10 2,
+/// as 1233/4096), corrected by one comparison with a power of ten.
+#[inline]
+fn decimal_digits(n: u64) -> usize {
+    static POWERS_OF_TEN: [u64; 20] = {
+        let mut table = [1u64; 20];
+        let mut i = 1;
+        while i < 20 {
+            table[i] = table[i - 1] * 10;
+            i += 1;
+        }
+        table
+    };
+    let bits = 64 - (n | 1).leading_zeros();
+    let guess = (bits * 1233 >> 12) as usize;
+    (guess + usize::from(n >= POWERS_OF_TEN[guess])).max(1)
 }
 
 /// "00" to "99", back to back.
@@ -719,6 +737,20 @@ mod tests {
             let mut out = b"x".to_vec();
             write_ip(&mut out, IpAddr::V4(ip));
             proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), format!("x{ip}"));
+        }
+    }
+
+    #[test]
+    fn digit_counts_agree_with_ilog10() {
+        let mut values = vec![0, 1, u64::MAX];
+        for p in 0..20 {
+            let power = 10u64.pow(p);
+            values.extend([power - 1, power, power + 1]);
+        }
+        values.extend((0..64).map(|shift| 1u64 << shift));
+        for n in values {
+            let want = n.checked_ilog10().map_or(1, |log| log as usize + 1);
+            assert_eq!(decimal_digits(n), want, "{n}");
         }
     }
 

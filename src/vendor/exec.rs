@@ -12,6 +12,7 @@ use super::compile::{
     MAX_FIELDS,
 };
 use super::key_order::{KeyOrder, SpellingId};
+use super::scan;
 use crate::document::{Doc, Extra, Value};
 use crate::time::{CivilTime, Clock, Instant};
 
@@ -332,8 +333,7 @@ fn for_each_pair<'b>(
         // The value ends at the first comma that a key follows (after optional
         // spaces); `next` is that key.
         let (value_end, next) = loop {
-            // Values are short: a plain scan beats memchr's set-up cost here.
-            let Some(i) = body[search..].iter().position(|b| *b == b',') else {
+            let Some(i) = scan::find(&body[search..], b',') else {
                 break (body.len(), None);
             };
             let comma = search + i;
@@ -432,9 +432,9 @@ static KEY_BYTES: [bool; 256] = {
 fn groups(body: &[u8]) -> impl Iterator<Item = (&[u8], &[u8], usize)> {
     let mut position = 0;
     std::iter::from_fn(move || {
-        let mut open = position + memchr::memchr(b'<', &body[position..])?;
+        let mut open = position + scan::find(&body[position..], b'<')?;
         let close = loop {
-            let i = open + 1 + memchr::memchr2(b'<', b'>', &body[open + 1..])?;
+            let i = open + 1 + scan::find_either(&body[open + 1..], b'<', b'>')?;
             if body[i] == b'<' {
                 open = i;
             } else {
@@ -616,16 +616,31 @@ fn octet_at(raw: &[u8], at: usize) -> Option<(u8, usize)> {
 
 /// Decimal digits only, in one pass: a non-digit or an overflow refuses the text.
 fn parse_unsigned(raw: &[u8]) -> Option<u64> {
+    /// Nineteen digits cannot overflow a `u64`; only a twentieth needs checks.
+    const UNCHECKED_DIGITS: usize = 19;
     if raw.is_empty() || raw.len() > 20 {
         return None;
     }
-    raw.iter().try_fold(0u64, |acc, b| {
+    let (head, last) = match raw.len() > UNCHECKED_DIGITS {
+        true => (&raw[..UNCHECKED_DIGITS], Some(raw[UNCHECKED_DIGITS])),
+        false => (raw, None),
+    };
+    let mut value = 0u64;
+    for b in head {
         let digit = b.wrapping_sub(b'0');
         if digit > 9 {
             return None;
         }
-        acc.checked_mul(10)?.checked_add(u64::from(digit))
-    })
+        value = value * 10 + u64::from(digit);
+    }
+    match last {
+        None => Some(value),
+        Some(b) => {
+            let digit = b.wrapping_sub(b'0');
+            (digit <= 9).then_some(())?;
+            value.checked_mul(10)?.checked_add(u64::from(digit))
+        }
+    }
 }
 
 fn parse_port(raw: &[u8]) -> Option<u16> {
@@ -651,18 +666,23 @@ fn read_layout(layout: &Layout, raw: &[u8], context: &ExecContext<'_>) -> Option
             at += 1;
             continue;
         }
+        // A year is four digits; the other steps one or two.
         let max = if *step == Step::Year { 4 } else { 2 };
-        let len = raw[at..]
-            .iter()
-            .take(max)
-            .take_while(|b| b.is_ascii_digit())
-            .count();
+        let mut n = 0u32;
+        let mut len = 0;
+        while len < max {
+            let Some(digit) = raw.get(at + len).map(|b| b.wrapping_sub(b'0')) else {
+                break;
+            };
+            if digit > 9 {
+                break;
+            }
+            n = n * 10 + u32::from(digit);
+            len += 1;
+        }
         if len == 0 || (*step == Step::Year && len != 4) {
             return None;
         }
-        let n = raw[at..at + len]
-            .iter()
-            .fold(0u32, |acc, d| acc * 10 + (d - b'0') as u32);
         at += len;
         match step {
             Step::Year => year = n as i32,
@@ -873,6 +893,16 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Digits (and the odd other byte) up to and past the 20 digits of u64::MAX.
+        #[test]
+        fn unsigned_numbers_agree_with_std(text in "[0-9]{0,22}|[0-9]{0,10}[a /-][0-9]{0,10}|1844674407370955161[0-9]") {
+            let std_result = match text.bytes().all(|b| b.is_ascii_digit()) {
+                true => text.parse::<u64>().ok(),
+                false => None,
+            };
+            proptest::prop_assert_eq!(parse_unsigned(text.as_bytes()), std_result);
+        }
+
         #[test]
         fn fast_ipv4_agrees_with_std(text in "[0-9.]{0,16}") {
             let std_result = text.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4);

@@ -11,6 +11,7 @@ mod compile;
 mod exec;
 mod grammar;
 mod key_order;
+mod scan;
 
 use std::path::Path;
 
