@@ -258,6 +258,7 @@ impl<'p> Nesting<'p> {
         }
     }
 
+    #[inline(always)]
     fn value(&mut self, doc: &Doc<'_>, out: &mut Output<'_>, value: Value<'_>) {
         match value {
             Value::Text(bytes) => match doc.clean_from(bytes) {

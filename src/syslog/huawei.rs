@@ -109,10 +109,35 @@ fn find_anchor(rest: &[u8]) -> Option<usize> {
 
 /// `MODULE/SEVERITY/BRIEF`, then (anchored form) `(flag)[count]`, then `:` and at most
 /// one space. Returns the code and the body.
+/// Bytes of a MODULE: upper-case letters, digits, `_` and `-`; a table, so that
+/// each byte costs one load instead of a chain of range checks.
+static MODULE_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_' || c == b'-';
+        b += 1;
+    }
+    table
+};
+
+/// Bytes of a BRIEF: letters, digits and `_`.
+static BRIEF_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'_';
+        b += 1;
+    }
+    table
+};
+
 fn message_code(input: &[u8], anchored: bool) -> Option<(Code<'_>, &[u8])> {
     let module_len = input
         .iter()
-        .take_while(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || **b == b'_' || **b == b'-')
+        .take_while(|b| MODULE_BYTES[**b as usize])
         .count();
     if module_len == 0 || input.get(module_len) != Some(&b'/') {
         return None;
@@ -124,7 +149,7 @@ fn message_code(input: &[u8], anchored: bool) -> Option<(Code<'_>, &[u8])> {
     let brief_start = module_len + 3;
     let brief_len = input[brief_start..]
         .iter()
-        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+        .take_while(|b| BRIEF_BYTES[**b as usize])
         .count();
     if brief_len == 0 {
         return None;
