@@ -17,11 +17,6 @@ fn grammars(c: &mut Criterion) {
         zone: Zone::parse("+08:00").unwrap(),
         fixed_reference: None,
     };
-    let context = ExecContext {
-        clock: &clock,
-        header_offset: None,
-        reference: Instant::from_unix_seconds(1_753_243_200),
-    };
     let messages: Vec<syslog::Message<'_>> = SESSIONS
         .split(|b| *b == b'\n')
         .filter_map(|line| syslog::parse(line).ok())
@@ -30,7 +25,7 @@ fn grammars(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("grammar");
     for grammar in grammars.iter() {
-        let bodies: Vec<(&[u8], usize)> = messages
+        let bodies: Vec<(&[u8], usize, &[u8])> = messages
             .iter()
             .filter_map(|m| m.huawei)
             .filter(|h| {
@@ -38,7 +33,7 @@ fn grammars(c: &mut Criterion) {
                     .choose(h.module, h.brief)
                     .is_some_and(|g| g.name == grammar.name)
             })
-            .map(|h| (h.grammar_body, h.grammar_body_offset))
+            .map(|h| (h.grammar_body, h.grammar_body_offset, h.brief))
             .collect();
         if bodies.is_empty() {
             continue;
@@ -47,7 +42,13 @@ fn grammars(c: &mut Criterion) {
         let mut scratch = Vec::new();
         group.bench_function(&grammar.name, |b| {
             b.iter(|| {
-                for (body, offset) in &bodies {
+                for (body, offset, brief) in &bodies {
+                    let context = ExecContext {
+                        clock: &clock,
+                        header_offset: None,
+                        reference: Instant::from_unix_seconds(1_753_243_200),
+                        message_kind: brief,
+                    };
                     let mut doc = Doc::new(std::mem::take(&mut scratch));
                     black_box(vendor::run(grammar, body, *offset, &context, &mut doc).is_ok());
                     scratch = doc.into_scratch();

@@ -10,7 +10,9 @@
 //! ```
 //!
 //! A second argument repeats the encoding that many times (for `perf record`); only
-//! the last round is written.
+//! the last round is written. With a third argument, `time`, nothing is written:
+//! each round encodes every line into a cleared buffer, as the criterion bench does,
+//! and the best round's lines per second go to stderr (a quick A/B between builds).
 
 use std::io::Write;
 
@@ -34,6 +36,23 @@ fn main() -> std::io::Result<()> {
     let settings =
         EncoderSettings::from_options(Some("+08:00"), None, None, true).expect("built-in settings");
     let encoder = Encoder::new(settings);
+
+    if std::env::args().nth(3).as_deref() == Some("time") {
+        let lines: Vec<&[u8]> = data.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+        let mut out = Vec::with_capacity(1 << 20);
+        let mut best = std::time::Duration::MAX;
+        for _ in 0..rounds {
+            let started = std::time::Instant::now();
+            for line in &lines {
+                out.clear();
+                encoder.encode(line, &received, &mut out);
+                std::hint::black_box(&out);
+            }
+            best = best.min(started.elapsed());
+        }
+        eprintln!("{:.0} lines/s", lines.len() as f64 / best.as_secs_f64());
+        return Ok(());
+    }
 
     let mut out = Vec::with_capacity(data.len() * 3);
     for _ in 0..rounds {

@@ -318,6 +318,7 @@ impl Encoder {
             clock: &self.clock,
             header_offset: offset,
             reference,
+            message_kind: huawei.brief,
         };
         let mark = doc.snapshot();
         match vendor::run(

@@ -11,7 +11,7 @@ use super::compile::{
     normalise_label, BodyPlan, FieldPlan, Grammar, Kind, Layout, NameIndex, Step, Target,
     MAX_FIELDS,
 };
-use super::key_order::{KeyOrder, SpellingId};
+use super::key_order::{kind_table, KeyOrder, SpellingId};
 use super::scan;
 use crate::document::{Doc, Extra, Value};
 use crate::time::{CivilTime, Clock, Instant};
@@ -23,6 +23,9 @@ pub struct ExecContext<'c> {
     /// The header's explicit UTC offset: device-local body times take it (R5).
     pub header_offset: Option<i32>,
     pub reference: Instant,
+    /// The message's kind (its BRIEF): `key_value` bodies guess their next key
+    /// from earlier messages of the same kind.
+    pub message_kind: &'c [u8],
 }
 
 /// Why a body could not be read: which field, where in the line, what was wrong.
@@ -114,7 +117,8 @@ pub fn run<'a>(
             if key_length(body).is_none() {
                 return Ok(Applied::NotApplicable);
             }
-            for_each_pair(body, keys, order, |key, spelling, value, at| {
+            let table = kind_table(context.message_kind);
+            for_each_pair(body, keys, order, table, |key, spelling, value, at| {
                 match spelling.map(|id| order.field(id)) {
                     Some(i) if captures[i as usize].is_none() => {
                         captures[i as usize] = Some((value, at))
@@ -301,6 +305,7 @@ fn for_each_pair<'b>(
     body: &'b [u8],
     keys: &NameIndex,
     order: &KeyOrder,
+    table: usize,
     mut each: impl FnMut(&'b [u8], Option<SpellingId>, &'b [u8], usize),
 ) {
     // Reads the key at `at`, already known to be `len` bytes, the slow way, and
@@ -308,7 +313,7 @@ fn for_each_pair<'b>(
     let look_up = |at: usize, len: usize, previous: Option<SpellingId>| {
         let id = keys.get(&body[at..at + len]);
         if let (Some(previous), Some(id)) = (previous, id) {
-            order.learn(previous, id);
+            order.learn(table, previous, id);
         }
         id
     };
@@ -316,8 +321,7 @@ fn for_each_pair<'b>(
     // The first key.
     let start = order.start();
     let (mut key_at, mut key_len, mut spelling) = match order
-        .guess_after(start)
-        .and_then(|guess| Some((order.matches(guess, body)?, guess)))
+        .match_guesses(order.guesses_after(table, start), body)
     {
         Some((len, id)) => (0, len, Some(id)),
         None => {
@@ -328,7 +332,7 @@ fn for_each_pair<'b>(
 
     loop {
         let value_start = key_at + key_len + 1;
-        let guess = spelling.and_then(|id| order.guess_after(id));
+        let guesses = spelling.map_or([None; 2], |id| order.guesses_after(table, id));
         let mut search = value_start;
         // The value ends at the first comma that a key follows (after optional
         // spaces); `next` is that key.
@@ -338,14 +342,12 @@ fn for_each_pair<'b>(
             };
             let comma = search + i;
             let after = comma + 1;
-            if let Some(guess) = guess {
-                if let Some(len) = order.matches(guess, &body[after..]) {
-                    break (comma, Some((after, len, Some(guess))));
-                }
-            }
             let mut at = after;
             while body.get(at) == Some(&b' ') {
                 at += 1;
+            }
+            if let Some((len, guess)) = order.match_guesses(guesses, &body[at..]) {
+                break (comma, Some((at, len, Some(guess))));
             }
             if let Some(len) = key_length(&body[at..]) {
                 break (comma, Some((at, len, look_up(at, len, spelling))));
@@ -765,7 +767,7 @@ mod tests {
         order: &KeyOrder,
     ) -> Vec<(Vec<u8>, Option<u8>, Vec<u8>, usize)> {
         let mut got = Vec::new();
-        for_each_pair(body, keys, order, |key, spelling, value, at| {
+        for_each_pair(body, keys, order, 0, |key, spelling, value, at| {
             got.push((key.to_vec(), spelling.map(|id| order.field(id)), value.to_vec(), at))
         });
         got

@@ -1,12 +1,15 @@
 //! Guessing the next key of a `key_value` body, so that most keys are recognised
 //! with one comparison instead of a scan for the `=` and a probe of the name index.
 //!
-//! A device writes a message type's keys in the same order, line after line. For
-//! every key spelling a grammar knows, [`KeyOrder`] remembers the spelling that last
-//! followed it (and the one that last opened a body). The executor first compares
-//! the bytes after a comma with that guess's `Spelling=`, a fixed-width comparison of
-//! three words, and only when the guess is wrong reads the key the slow way, probes
-//! the index and learns the new successor.
+//! A device writes a message type's keys in the same order, line after line, give
+//! or take an optional key. For every key spelling a grammar knows, [`KeyOrder`]
+//! remembers the two spellings that most recently followed it (and the two that last
+//! opened a body), separately for each kind of
+//! message (its BRIEF, hashed into one of a few tables: SESSION_BUILT and
+//! SESSION_TEARDOWN share their first keys but not their last). The executor first
+//! compares the bytes after a comma with the guesses' `Spelling=`, each a fixed-width
+//! comparison of three words, and only when both are wrong reads the key the slow
+//! way, probes the index and learns the new successor.
 //!
 //! A right guess recognises exactly what the slow way would: every spelling is a
 //! valid key (the compiler checks), and the comparison includes its `=`, so the key
@@ -26,15 +29,31 @@ const WORD_COMPARED_BYTES: usize = 24;
 /// No successor learnt yet.
 const NO_GUESS: u8 = u8::MAX;
 
+/// Successor tables per grammar; message kinds hash into them, and two kinds that
+/// share one only guess worse.
+const KIND_TABLES: usize = 8;
+
+/// Which successor table a message kind (its BRIEF) uses: FNV-1a of its bytes.
+#[inline]
+pub fn kind_table(kind: &[u8]) -> usize {
+    let hash = kind.iter().fold(0xcbf2_9ce4_8422_2325u64, |hash, b| {
+        (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    (hash >> 32) as usize % KIND_TABLES
+}
+
 /// A key spelling by its index in the grammar's list.
 pub type SpellingId = u8;
 
 #[derive(Debug)]
 pub struct KeyOrder {
     spellings: Vec<Spelling>,
-    /// `next[id]`: the spelling last seen after spelling `id`; the entry at
-    /// `spellings.len()` is the one last seen first in a body.
+    /// `next[table * (spellings.len() + 1) + id]`: in that kind table, the
+    /// spelling last seen after spelling `id`; the entry at `spellings.len()` is
+    /// the one last seen first in a body.
     next: Box<[AtomicU8]>,
+    /// The same for the spelling seen there before the last one.
+    next_before: Box<[AtomicU8]>,
 }
 
 #[derive(Debug)]
@@ -70,8 +89,16 @@ impl KeyOrder {
                 }
             })
             .collect();
-        let next = (0..=spellings.len()).map(|_| AtomicU8::new(NO_GUESS)).collect();
-        KeyOrder { spellings, next }
+        let table = || {
+            (0..KIND_TABLES * (spellings.len() + 1))
+                .map(|_| AtomicU8::new(NO_GUESS))
+                .collect()
+        };
+        KeyOrder {
+            next: table(),
+            next_before: table(),
+            spellings,
+        }
     }
 
     /// The id that stands for "before the first key".
@@ -86,22 +113,49 @@ impl KeyOrder {
         self.spellings[id as usize].field
     }
 
-    /// The spelling that last followed `previous` (or [`start`](Self::start)).
+    /// The two spellings that most recently followed `previous` (or
+    /// [`start`](Self::start)) in messages of kind `table` (see [`kind_table`]),
+    /// the latest first.
     #[inline]
-    pub fn guess_after(&self, previous: SpellingId) -> Option<SpellingId> {
-        let guess = self.next[previous as usize].load(Ordering::Relaxed);
-        (guess != NO_GUESS).then_some(guess)
+    pub fn guesses_after(&self, table: usize, previous: SpellingId) -> [Option<SpellingId>; 2] {
+        let slot = self.slot(table, previous);
+        let known = |guess: u8| (guess != NO_GUESS).then_some(guess);
+        [
+            known(self.next[slot].load(Ordering::Relaxed)),
+            known(self.next_before[slot].load(Ordering::Relaxed)),
+        ]
     }
 
-    /// Remembers that `next` followed `previous`.
+    /// Remembers that `next` followed `previous` in messages of kind `table`.
     #[inline]
-    pub fn learn(&self, previous: SpellingId, next: SpellingId) {
-        let slot = &self.next[previous as usize];
+    pub fn learn(&self, table: usize, previous: SpellingId, next: SpellingId) {
+        let slot = self.slot(table, previous);
         // Only a change is written, so that threads agreeing on the order never
-        // write the shared line.
-        if slot.load(Ordering::Relaxed) != next {
-            slot.store(next, Ordering::Relaxed);
+        // write the shared lines.
+        let latest = self.next[slot].load(Ordering::Relaxed);
+        if latest != next {
+            self.next_before[slot].store(latest, Ordering::Relaxed);
+            self.next[slot].store(next, Ordering::Relaxed);
         }
+    }
+
+    /// The key's length and spelling when `input` starts with one of `guesses`
+    /// and its `=`.
+    #[inline]
+    pub fn match_guesses(
+        &self,
+        guesses: [Option<SpellingId>; 2],
+        input: &[u8],
+    ) -> Option<(usize, SpellingId)> {
+        guesses
+            .into_iter()
+            .flatten()
+            .find_map(|guess| Some((self.matches(guess, input)?, guess)))
+    }
+
+    #[inline]
+    fn slot(&self, table: usize, id: SpellingId) -> usize {
+        (table % KIND_TABLES) * (self.spellings.len() + 1) + id as usize
     }
 
     /// The key's length when `input` starts with spelling `id` and its `=`.
@@ -158,12 +212,19 @@ mod tests {
     #[test]
     fn remembers_the_last_successor() {
         let order = KeyOrder::new(&[(b"A", 0), (b"B", 1), (b"C", 2)]);
-        assert_eq!(order.guess_after(order.start()), None);
-        order.learn(order.start(), 0);
-        order.learn(0, 1);
-        order.learn(0, 2);
-        assert_eq!(order.guess_after(order.start()), Some(0));
-        assert_eq!(order.guess_after(0), Some(2));
-        assert_eq!(order.guess_after(1), None);
+        assert_eq!(order.guesses_after(0, order.start()), [None, None]);
+        order.learn(0, order.start(), 0);
+        order.learn(0, 0, 1);
+        order.learn(0, 0, 2);
+        order.learn(0, 0, 2);
+        order.learn(1, 0, 1);
+        assert_eq!(order.guesses_after(0, order.start()), [Some(0), None]);
+        assert_eq!(order.guesses_after(0, 0), [Some(2), Some(1)]);
+        assert_eq!(order.guesses_after(0, 1), [None, None]);
+        // Another kind keeps its own order.
+        assert_eq!(order.guesses_after(1, 0), [Some(1), None]);
+        assert_eq!(order.guesses_after(1, order.start()), [None, None]);
+        assert_eq!(order.match_guesses([Some(2), Some(1)], b"B=1"), Some((1, 1)));
+        assert_eq!(order.match_guesses([Some(2), None], b"B=1"), None);
     }
 }
