@@ -61,15 +61,24 @@ esac
 started=$(date +%s.%N)
 sender=$("$flood" "${target[@]}" --rate "$rate" --count "$count" --max-secs 120)
 
-# Wait until the archive has stopped growing for a second (the flush interval).
-last=-1
+# Poll the archive every 0.1 s until it has not grown for 1.5 s (longer than its
+# 1 s flush interval); the run ends when the last documents were written. That
+# end still includes up to one flush interval of waiting for the final frame, so
+# the rate errs low.
 written=$(metric archive_documents_written_total)
-while [[ $written != "$last" ]]; do
-    sleep 1.2
-    last=$written
-    written=$(metric archive_documents_written_total)
-done
 finished=$(date +%s.%N)
+quiet=0
+while ((quiet < 15)); do
+    sleep 0.1
+    now=$(metric archive_documents_written_total)
+    if [[ $now != "$written" ]]; then
+        written=$now
+        finished=$(date +%s.%N)
+        quiet=0
+    else
+        quiet=$((quiet + 1))
+    fi
+done
 
 received=$(metric listener_received_messages_total)
 dropped=$(metric listener_dropped_messages_total)
@@ -80,7 +89,7 @@ kill -TERM "$pid"
 wait "$pid"
 pid=
 
-elapsed=$(echo "$finished - $started - 1.2" | bc -l)
+elapsed=$(echo "$finished - $started" | bc -l)
 echo "mode=$mode target_rate=$rate $sender"
 printf 'received=%s dropped=%s archived=%s archived_per_sec=%.0f ratio=%.1f\n' \
     "$received" "$dropped" "$written" "$(echo "$written / $elapsed" | bc -l)" \

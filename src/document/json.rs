@@ -31,11 +31,10 @@ pub struct Written {
 /// estimate: more is grown into, at the price of a reallocation).
 pub fn write_doc(doc: &mut Doc<'_>, out: &mut Vec<u8>, expected_bytes: usize) -> Written {
     let mut out = Output::new(out, expected_bytes);
-    if doc.extras.is_empty() {
-        return write_known_only(doc, &mut out);
+    if !doc.extras.is_empty() {
+        doc.sort_extras();
     }
-    doc.sort_extras();
-    write_sorted(doc, &mut out)
+    write_fields(doc, &mut out)
 }
 
 /// The bytes between two known fields: closing braces, a comma, opening keys, and the
@@ -111,8 +110,12 @@ fn append_from_frame(out: &mut Output<'_>, text: &[u8], rest: &[u8]) {
     }
 }
 
-/// The common case: known fields only, structure copied from [`TRANSITIONS`].
-fn write_known_only(doc: &Doc<'_>, out: &mut Output<'_>) -> Written {
+/// Writes the known fields with their structure copied from [`TRANSITIONS`], and
+/// merges in the extras (sorted) by the general writer: each extra goes before the
+/// first known field whose path sorts after its own, found by one binary search.
+/// Past an extra, the next known field opens its own path, and the table takes
+/// over again from there.
+fn write_fields(doc: &Doc<'_>, out: &mut Output<'_>) -> Written {
     let start = out.len();
     let stride = FIELDS.len() + 1;
     let transitions = &*TRANSITIONS;
@@ -122,16 +125,59 @@ fn write_known_only(doc: &Doc<'_>, out: &mut Output<'_>) -> Written {
         first: true,
         written: Written::default(),
     };
-    let mut previous = FIELDS.len();
+    // The known field written last (`FIELDS.len()` before any), or `None` when an
+    // extra was: then `writer` knows which objects are open.
+    let mut previous = Some(FIELDS.len());
+    // Known fields from this index on go after the next extra.
+    let before = |extra: usize| -> usize {
+        let path = doc.scratch_slice(doc.extras[extra].path);
+        FIELDS.partition_point(|def| compare_paths(def.path.as_bytes(), path) != Ordering::Greater)
+    };
+    let mut next_extra = 0;
+    let mut next_extra_before = if doc.extras.is_empty() { usize::MAX } else { before(0) };
+    // Writes the next extra and finds where the one after it goes.
+    macro_rules! write_next_extra {
+        () => {
+            if let Some(known) = previous {
+                writer.resume_after(known);
+            }
+            let extra = &doc.extras[next_extra];
+            writer.extra(doc, out, doc.scratch_slice(extra.path), extra.value);
+            previous = None;
+            next_extra += 1;
+            next_extra_before = match next_extra < doc.extras.len() {
+                true => before(next_extra),
+                false => usize::MAX,
+            };
+        };
+    }
+
     out.push(b'{');
     for (field, value) in doc.present() {
-        let transition = &transitions[previous * stride + field as usize];
-        out.extend_prefix(&transition.bytes, transition.len);
+        let index = field as usize;
+        while next_extra_before <= index {
+            write_next_extra!();
+        }
+        match previous {
+            Some(known) => {
+                let transition = &transitions[known * stride + index];
+                out.extend_prefix(&transition.bytes, transition.len);
+            }
+            None => writer.open_path(out, known_segments(field), true),
+        }
         writer.value(doc, out, value);
-        previous = field as usize;
+        previous = Some(index);
     }
-    let last = &transitions[previous * stride + FIELDS.len()];
-    out.extend_prefix(&last.bytes, last.len);
+    while next_extra_before != usize::MAX {
+        write_next_extra!();
+    }
+    match previous {
+        Some(known) => {
+            let last = &transitions[known * stride + FIELDS.len()];
+            out.extend_prefix(&last.bytes, last.len);
+        }
+        None => writer.close_to(out, 0),
+    }
     out.push(b'}');
     Written {
         bytes: out.len() - start,
@@ -139,6 +185,9 @@ fn write_known_only(doc: &Doc<'_>, out: &mut Output<'_>) -> Written {
     }
 }
 
+/// The general writer alone, extras merged by comparing paths: the reference the
+/// table-driven [`write_fields`] is tested against.
+#[cfg(test)]
 fn write_sorted(doc: &Doc<'_>, out: &mut Output<'_>) -> Written {
     let start = out.len();
     let mut writer = Nesting {
@@ -189,6 +238,19 @@ struct Nesting<'p> {
 }
 
 impl<'p> Nesting<'p> {
+    /// Takes the state the table leaves after known field `index` (or, for
+    /// `FIELDS.len()`, at the document's start): that field's parents open.
+    fn resume_after(&mut self, index: usize) {
+        let Some(field) = ALL_FIELDS.get(index) else {
+            (self.depth, self.first) = (0, true);
+            return;
+        };
+        let segments = known_segments(*field);
+        let parents = &segments[..segments.len() - 1];
+        self.open[..parents.len()].copy_from_slice(parents);
+        (self.depth, self.first) = (parents.len(), false);
+    }
+
     fn extra(&mut self, doc: &Doc<'_>, out: &mut Output<'_>, path: &'p [u8], value: Value<'_>) {
         let mut segments: [&[u8]; MAX_DEPTH] = [&[]; MAX_DEPTH];
         let mut count = 0;
@@ -690,7 +752,7 @@ mod tests {
                 }
             }
             let (mut fast, mut general) = (Vec::new(), Vec::new());
-            write_known_only(&doc, &mut Output::new(&mut fast, 0));
+            write_fields(&doc, &mut Output::new(&mut fast, 0));
             write_sorted(&doc, &mut Output::new(&mut general, 0));
             assert_eq!(
                 String::from_utf8(fast).unwrap(),
@@ -700,6 +762,40 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Any known fields with any extras, wherever their paths sort, come out
+        /// of the table-driven writer as the general writer writes them.
+        #[test]
+        fn extras_merge_as_the_general_writer_merges_them(
+            known in proptest::collection::vec(0..FIELDS.len(), 0..20),
+            extras in proptest::collection::vec(proptest::sample::select(vec![
+                "huawei.seq", "huawei.aaa", "huawei.zzz", "source.zone", "a", "zzz", "a.b.c",
+                "log.syslog.x", "log.syslog.facility.x", "event.zz", "destination.nat.zone",
+                "@a", "tags.x", "huawei.flag",
+            ]), 0..5),
+        ) {
+            let build = || {
+                let mut doc = Doc::new(Vec::new());
+                for (n, i) in known.iter().enumerate() {
+                    doc.set(ALL_FIELDS[*i], Value::Unsigned(n as u64));
+                }
+                for (n, path) in extras.iter().enumerate() {
+                    let Value::Scratch(a, b) = doc.scratch_text(path.as_bytes()) else {
+                        unreachable!()
+                    };
+                    doc.extras.push(Extra { path: (a, b), value: Value::Unsigned(100 + n as u64) });
+                }
+                doc.sort_extras();
+                doc
+            };
+            let (mut fast, mut general) = (Vec::new(), Vec::new());
+            write_fields(&build(), &mut Output::new(&mut fast, 0));
+            write_sorted(&build(), &mut Output::new(&mut general, 0));
+            proptest::prop_assert_eq!(
+                String::from_utf8(fast).unwrap(),
+                String::from_utf8(general).unwrap()
+            );
+        }
+
         #[test]
         fn ipv6_text_agrees_with_std(groups in proptest::array::uniform8(proptest::prop_oneof![
             proptest::strategy::Just(0u16), proptest::strategy::Just(0xffffu16), 0u16..=0xffff,
