@@ -107,6 +107,11 @@ fn bad_grammars_are_refused_with_file_line_and_reason() {
             3,
             "unknown field `datset`",
         ),
+        (
+            CGN_GRAMMAR.replace("\"huawei.cgn\"", r#""huawei\"cgn""#),
+            1,
+            "dataset \"huawei\\\"cgn\" may hold only letters",
+        ),
     ];
     for (text, line, reason) in cases {
         let dir = tempfile::tempdir().unwrap();

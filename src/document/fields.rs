@@ -126,6 +126,8 @@ impl Field {
 pub enum Value<'a> {
     /// Text from the frame, written with JSON escaping (and UTF-8 repair if needed).
     Text(&'a [u8]),
+    /// Text that needs no JSON escaping, written as is: the code's own constants
+    /// and grammar names, which the grammar compiler checks.
     Static(&'static str),
     /// Text in `Doc::scratch`, by byte range.
     Scratch(u32, u32),

@@ -332,7 +332,10 @@ impl<'p> Nesting<'p> {
                 None => self.written.replaced_invalid_utf8 |= write_json_string(out, bytes),
             },
             Value::Static(text) => {
-                write_json_string(out, text.as_bytes());
+                debug_assert!(!needs_escaping(text.as_bytes()), "{text:?} needs escaping");
+                out.push(b'"');
+                out.extend(text.as_bytes());
+                out.push(b'"');
             }
             Value::Scratch(start, end) => {
                 let bytes = doc.scratch_slice((start, end));

@@ -243,6 +243,14 @@ pub fn normalise_label<'o>(label: &[u8], out: &'o mut [u8; 64]) -> Option<&'o [u
     Some(&out[..len])
 }
 
+/// A dataset or tag name: non-empty, ASCII letters, digits, `.`, `_` and `-`.
+fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
 /// Checks `file` and compiles it. `source` is the file's text, for line numbers.
 pub fn compile(file: GrammarFile, origin: Origin, source: &str) -> Result<Grammar, GrammarError> {
     let fail = |byte: usize, reason: String| GrammarError::at(&origin, source, byte, reason);
@@ -255,6 +263,15 @@ pub fn compile(file: GrammarFile, origin: Origin, source: &str) -> Result<Gramma
             file.fields[MAX_FIELDS].span().start,
             format!("more than {MAX_FIELDS} fields"),
         ));
+    }
+    // Both end up in documents as `Value::Static`, which is written unescaped.
+    for (name, value) in [("dataset", &file.dataset), ("failure_tag", &file.failure_tag)] {
+        if !is_plain_name(value) {
+            return Err(fail(
+                0,
+                format!("{name} {value:?} may hold only letters, digits, '.', '_' and '-'"),
+            ));
+        }
     }
     if !file.failure_tag.ends_with("parse_failure") {
         return Err(fail(
