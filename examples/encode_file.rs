@@ -38,7 +38,10 @@ fn main() -> std::io::Result<()> {
     let encoder = Encoder::new(settings);
 
     if std::env::args().nth(3).as_deref() == Some("time") {
-        let lines: Vec<&[u8]> = data.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+        let lines: Vec<&[u8]> = data
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .collect();
         let mut out = Vec::with_capacity(1 << 20);
         let mut best = std::time::Duration::MAX;
         for _ in 0..rounds {

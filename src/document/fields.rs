@@ -165,7 +165,9 @@ impl Value<'_> {
         match *self {
             Value::Ipv4(bits) => Some(IpAddr::V4(bits.into())),
             Value::Ipv6(words) => {
-                let bits = words.iter().fold(0u128, |bits, w| bits << 32 | u128::from(*w));
+                let bits = words
+                    .iter()
+                    .fold(0u128, |bits, w| bits << 32 | u128::from(*w));
                 Some(IpAddr::V6(bits.into()))
             }
             _ => None,
@@ -361,7 +363,13 @@ mod tests {
 
     #[test]
     fn ip_values_round_trip() {
-        for text in ["192.0.2.1", "0.0.0.0", "2001:db8::1", "::ffff:1.2.3.4", "ffff::"] {
+        for text in [
+            "192.0.2.1",
+            "0.0.0.0",
+            "2001:db8::1",
+            "::ffff:1.2.3.4",
+            "ffff::",
+        ] {
             let ip: IpAddr = text.parse().unwrap();
             assert_eq!(Value::ip(ip).as_ip(), Some(ip), "{text}");
         }

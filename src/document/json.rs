@@ -134,7 +134,11 @@ fn write_fields(doc: &Doc<'_>, out: &mut Output<'_>) -> Written {
         FIELDS.partition_point(|def| compare_paths(def.path.as_bytes(), path) != Ordering::Greater)
     };
     let mut next_extra = 0;
-    let mut next_extra_before = if doc.extras.is_empty() { usize::MAX } else { before(0) };
+    let mut next_extra_before = if doc.extras.is_empty() {
+        usize::MAX
+    } else {
+        before(0)
+    };
     // Writes the next extra and finds where the one after it goes.
     macro_rules! write_next_extra {
         () => {
@@ -595,8 +599,8 @@ pub fn needs_escaping(bytes: &[u8]) -> bool {
 #[cfg(target_arch = "x86_64")]
 fn needs_escaping_sse2(bytes: &[u8]) -> bool {
     use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8,
-        _mm_or_si128, _mm_set1_epi8,
+        __m128i, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
     };
     let mut chunks = bytes.chunks_exact(16);
     // SAFETY: SSE2 is always available on x86_64, and each load reads one
@@ -887,7 +891,11 @@ mod tests {
                     bytes[at] = b;
                     let want = CLASS[b as usize] != 0;
                     assert_eq!(needs_escaping(&bytes), want, "byte {b} at {at} of {len}");
-                    assert_eq!(needs_escaping_swar(&bytes), want, "byte {b} at {at} of {len}");
+                    assert_eq!(
+                        needs_escaping_swar(&bytes),
+                        want,
+                        "byte {b} at {at} of {len}"
+                    );
                 }
             }
         }

@@ -510,9 +510,18 @@ mod tests {
         for len in [0, 1, 16, 17, 128, 129, 240, 241, 496, 497, 512, 513, 5000] {
             let line: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
             let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-            hasher.update(&"::ffff:192.0.2.1".parse::<std::net::Ipv6Addr>().unwrap().octets());
+            hasher.update(
+                &"::ffff:192.0.2.1"
+                    .parse::<std::net::Ipv6Addr>()
+                    .unwrap()
+                    .octets(),
+            );
             hasher.update(&line);
-            assert_eq!(fingerprint(&line, Some(peer)), hasher.digest128(), "{len} bytes");
+            assert_eq!(
+                fingerprint(&line, Some(peer)),
+                hasher.digest128(),
+                "{len} bytes"
+            );
         }
         // A fixed value, so that a change of hash (or of what it covers) shows.
         assert_eq!(

@@ -109,30 +109,30 @@ fn find_anchor(rest: &[u8]) -> Option<usize> {
 
 /// `MODULE/SEVERITY/BRIEF`, then (anchored form) `(flag)[count]`, then `:` and at most
 /// one space. Returns the code and the body.
-/// Bytes of a MODULE: upper-case letters, digits, `_` and `-`; a table, so that
+/// Bytes of a MODULE: upper-case letters, digits, `_` and `-`. Tables, so that
 /// each byte costs one load instead of a chain of range checks.
-static MODULE_BYTES: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        table[b] = c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_' || c == b'-';
-        b += 1;
-    }
-    table
-};
+static MODULE_BYTES: [bool; 256] = ascii_class(false, b"_-");
 
 /// Bytes of a BRIEF: letters, digits and `_`.
-static BRIEF_BYTES: [bool; 256] = {
+static BRIEF_BYTES: [bool; 256] = ascii_class(true, b"_");
+
+/// Upper-case letters, digits, lower-case letters when `lower`, and `extra`.
+const fn ascii_class(lower: bool, extra: &[u8]) -> [bool; 256] {
     let mut table = [false; 256];
     let mut b = 0;
-    while b < 256 {
+    while b < 128 {
         let c = b as u8;
-        table[b] = c.is_ascii_alphanumeric() || c == b'_';
+        table[b] =
+            c.is_ascii_uppercase() || c.is_ascii_digit() || (lower && c.is_ascii_lowercase());
         b += 1;
     }
+    let mut i = 0;
+    while i < extra.len() {
+        table[extra[i] as usize] = true;
+        i += 1;
+    }
     table
-};
+}
 
 fn message_code(input: &[u8], anchored: bool) -> Option<(Code<'_>, &[u8])> {
     let module_len = input

@@ -124,14 +124,26 @@ fn fixed_width(input: &[u8]) -> Option<(&[u8], Stamp)> {
         }
         Some(b'Z' | b'z' | b'+' | b'-') => {}
         _ => {
-            return Some((rest, Stamp { layout, time: Some(civil) }));
+            return Some((
+                rest,
+                Stamp {
+                    layout,
+                    time: Some(civil),
+                },
+            ));
         }
     }
     if let Ok((after, offset)) = utc_offset(rest) {
         civil.offset_seconds = Some(offset);
         rest = after;
     }
-    Some((rest, Stamp { layout, time: Some(civil) }))
+    Some((
+        rest,
+        Stamp {
+            layout,
+            time: Some(civil),
+        },
+    ))
 }
 
 /// `Mmm dd[ yyyy] hh:mm:ss[.f][offset]`
@@ -382,7 +394,9 @@ mod tests {
             select(vec!["18", "59", "60"]),
             select(vec!["06", "59", "06", "60", "065"]),
             select(vec!["", "", ".624", ".", ".1.2", ".1234567890", ".5."]),
-            select(vec!["", "", "Z", "z", "+08:00", "-0500", "+1", "+19:00", "-"]),
+            select(vec![
+                "", "", "Z", "z", "+08:00", "-0500", "+1", "+19:00", "-",
+            ]),
             select(vec!["", " x", "5", "."]),
         )
             .prop_map(|(h, m, s, f, o, t)| format!("{h}:{m}:{s}{f}{o}{t}"));

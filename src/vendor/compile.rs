@@ -265,7 +265,10 @@ pub fn compile(file: GrammarFile, origin: Origin, source: &str) -> Result<Gramma
         ));
     }
     // Both end up in documents as `Value::Static`, which is written unescaped.
-    for (name, value) in [("dataset", &file.dataset), ("failure_tag", &file.failure_tag)] {
+    for (name, value) in [
+        ("dataset", &file.dataset),
+        ("failure_tag", &file.failure_tag),
+    ] {
         if !is_plain_name(value) {
             return Err(fail(
                 0,

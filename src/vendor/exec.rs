@@ -320,15 +320,14 @@ fn for_each_pair<'b>(
 
     // The first key.
     let start = order.start();
-    let (mut key_at, mut key_len, mut spelling) = match order
-        .match_guesses(order.guesses_after(table, start), body)
-    {
-        Some((len, id)) => (0, len, Some(id)),
-        None => {
-            let Some(len) = key_length(body) else { return };
-            (0, len, look_up(0, len, Some(start)))
-        }
-    };
+    let (mut key_at, mut key_len, mut spelling) =
+        match order.match_guesses(order.guesses_after(table, start), body) {
+            Some((len, id)) => (0, len, Some(id)),
+            None => {
+                let Some(len) = key_length(body) else { return };
+                (0, len, look_up(0, len, Some(start)))
+            }
+        };
 
     loop {
         let value_start = key_at + key_len + 1;
@@ -768,7 +767,12 @@ mod tests {
     ) -> Vec<(Vec<u8>, Option<u8>, Vec<u8>, usize)> {
         let mut got = Vec::new();
         for_each_pair(body, keys, order, 0, |key, spelling, value, at| {
-            got.push((key.to_vec(), spelling.map(|id| order.field(id)), value.to_vec(), at))
+            got.push((
+                key.to_vec(),
+                spelling.map(|id| order.field(id)),
+                value.to_vec(),
+                at,
+            ))
         });
         got
     }

@@ -198,7 +198,13 @@ mod tests {
         for input in [b"SourceIP=1".to_vec(), padded(b"SourceIP=1")] {
             assert_eq!(order.matches(0, &input), Some(8));
         }
-        for input in [&b"SourceIPs=1"[..], b"SourceIP", b"SourceI=", b"sourceIP=", b""] {
+        for input in [
+            &b"SourceIPs=1"[..],
+            b"SourceIP",
+            b"SourceI=",
+            b"sourceIP=",
+            b"",
+        ] {
             assert_eq!(order.matches(0, input), None, "{input:?}");
             assert_eq!(order.matches(0, &padded(input)), None, "{input:?}");
         }
@@ -224,7 +230,10 @@ mod tests {
         // Another kind keeps its own order.
         assert_eq!(order.guesses_after(1, 0), [Some(1), None]);
         assert_eq!(order.guesses_after(1, order.start()), [None, None]);
-        assert_eq!(order.match_guesses([Some(2), Some(1)], b"B=1"), Some((1, 1)));
+        assert_eq!(
+            order.match_guesses([Some(2), Some(1)], b"B=1"),
+            Some((1, 1))
+        );
         assert_eq!(order.match_guesses([Some(2), None], b"B=1"), None);
     }
 }
