@@ -34,9 +34,7 @@ fn ship(archive: &std::path::Path, lines: &[String], extra: &[&str]) {
     ];
     flags.extend_from_slice(extra);
     let running = Running::start_fed(archive, &flags, lines);
-    running.signal(libc::SIGTERM);
-    let (status, _) = running.wait();
-    assert!(status.success(), "run exited with {status}");
+    running.stop();
 }
 
 /// A document without the field that differs between two receptions.
@@ -96,9 +94,7 @@ fn index_into_the_archive_matches_a_direct_archive() {
         &[&indexer],
         "the indexer did not commit everything",
     );
-    indexer.signal(libc::SIGTERM);
-    let (status, log) = indexer.wait();
-    assert!(status.success(), "index exited with {status}");
+    let log = indexer.stop();
     assert!(log.iter().any(|l| l.contains("Stopped.")));
     assert_eq!(
         committed_total(&bootstrap, &topic, &group, PARTITIONS),

@@ -8,6 +8,7 @@
 #![cfg(feature = "integration")]
 
 mod kafka_support;
+mod run_support;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};

@@ -11,6 +11,7 @@
 #![cfg(feature = "integration")]
 
 mod kafka_support;
+mod run_support;
 
 use std::collections::HashSet;
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -9,11 +9,15 @@ fn nat_ingest() -> Command {
     Command::new(env!("CARGO_BIN_EXE_nat-ingest"))
 }
 
-#[test]
-fn example_config_checks_and_prints_every_section() {
-    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/nat-ingest.toml");
+/// The example config's path.
+const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/nat-ingest.toml");
+
+/// Runs `check-config EXAMPLE` with `flags`, asserts it succeeds, and returns the
+/// effective settings it printed, as text and as a table.
+fn effective_config(flags: &[&str]) -> (String, toml::Table) {
     let output = nat_ingest()
-        .args(["check-config", example])
+        .args(["check-config", EXAMPLE])
+        .args(flags)
         .output()
         .unwrap();
     assert!(
@@ -21,9 +25,14 @@ fn example_config_checks_and_prints_every_section() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-
     let text = String::from_utf8(output.stdout).unwrap();
-    let effective: toml::Table = toml::from_str(&text).unwrap();
+    let table = toml::from_str(&text).unwrap();
+    (text, table)
+}
+
+#[test]
+fn example_config_checks_and_prints_every_section() {
+    let (text, effective) = effective_config(&[]);
     for section in ["listener", "archive", "pipeline", "parser", "metrics"] {
         assert!(
             effective.contains_key(section),
@@ -35,26 +44,16 @@ fn example_config_checks_and_prints_every_section() {
 
 #[test]
 fn flags_show_in_the_effective_settings() {
-    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/nat-ingest.toml");
-    let output = nat_ingest()
-        .args([
-            "check-config",
-            example,
-            "--listen",
-            "udp://127.0.0.1:1514",
-            "--timezone",
-            "Asia/Shanghai",
-        ])
-        .args(["--archive", "/srv/archive", "--metrics", "127.0.0.1:9999"])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let effective: toml::Table =
-        toml::from_str(std::str::from_utf8(&output.stdout).unwrap()).unwrap();
+    let (_, effective) = effective_config(&[
+        "--listen",
+        "udp://127.0.0.1:1514",
+        "--timezone",
+        "Asia/Shanghai",
+        "--archive",
+        "/srv/archive",
+        "--metrics",
+        "127.0.0.1:9999",
+    ]);
     let listeners = effective["listener"].as_array().unwrap();
     assert_eq!(listeners.len(), 1);
     assert_eq!(listeners[0]["address"].as_str(), Some("127.0.0.1:1514"));
@@ -73,26 +72,14 @@ fn flags_show_in_the_effective_settings() {
 /// documents, each at its default.
 #[test]
 fn kafka_flags_show_every_documented_kafka_key() {
-    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/nat-ingest.toml");
-    let output = nat_ingest()
-        .args(["check-config", example])
-        .args(["--kafka", "k1:9092,k2:9092", "--kafka-topic", "nat"])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let effective: toml::Table =
-        toml::from_str(std::str::from_utf8(&output.stdout).unwrap()).unwrap();
+    let (_, effective) = effective_config(&["--kafka", "k1:9092,k2:9092", "--kafka-topic", "nat"]);
     let kafka = effective["kafka"].as_table().expect("a [kafka] section");
     assert_eq!(kafka["topic"].as_str(), Some("nat"));
     assert_eq!(kafka["brokers"].as_array().unwrap().len(), 2);
     assert_eq!(kafka["compression"].as_str(), Some("zstd"));
 
     // Every `# key = value` line after `# [kafka]` names a key that is shown.
-    let text = std::fs::read_to_string(example).unwrap();
+    let text = std::fs::read_to_string(EXAMPLE).unwrap();
     let section = text.split("# [kafka]").nth(1).expect("a [kafka] block");
     let documented: Vec<&str> = section
         .lines()

@@ -44,14 +44,9 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Records produced in the Kafka test; small enough to form one batch.
 const KAFKA_RECORD_COUNT: i64 = 25;
 
-fn port_from_env(var: &str, default: u16) -> u16 {
-    match std::env::var(var) {
-        Ok(value) => value
-            .parse()
-            .unwrap_or_else(|_| panic!("{var}={value:?} is not a port")),
-        Err(_) => default,
-    }
-}
+mod dev_ports;
+
+use dev_ports::port_from_env;
 
 /// A name part that differs between runs and between concurrent test binaries.
 fn run_id() -> String {

@@ -31,14 +31,10 @@ pub struct Server {
     runtime: tokio::runtime::Runtime,
 }
 
-fn port_from_env(var: &str, default: u16) -> u16 {
-    match std::env::var(var) {
-        Ok(value) => value
-            .parse()
-            .unwrap_or_else(|_| panic!("{var}={value:?} is not a port")),
-        Err(_) => default,
-    }
-}
+#[path = "../dev_ports/mod.rs"]
+mod dev_ports;
+
+use dev_ports::port_from_env;
 
 impl Server {
     /// The OpenSearch of `deploy/dev/servers.sh` (`NAT_INGEST_OPENSEARCH_PORT`, 9200).

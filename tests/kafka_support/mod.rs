@@ -7,8 +7,7 @@
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -17,6 +16,8 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Headers;
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 
+use crate::run_support::Process;
+
 /// What every "broker unreachable" failure tells the reader to do.
 pub const START_HINT: &str = "start the dev servers with \
     `deploy/dev/servers.sh start kafka opensearch && deploy/dev/servers.sh wait`";
@@ -24,14 +25,10 @@ pub const START_HINT: &str = "start the dev servers with \
 /// How long a test waits for the broker, a process or a topic's messages.
 pub const TIMEOUT: Duration = Duration::from_secs(90);
 
-fn port_from_env(var: &str, default: u16) -> u16 {
-    match std::env::var(var) {
-        Ok(value) => value
-            .parse()
-            .unwrap_or_else(|_| panic!("{var}={value:?} is not a port")),
-        Err(_) => default,
-    }
-}
+#[path = "../dev_ports/mod.rs"]
+mod dev_ports;
+
+use dev_ports::port_from_env;
 
 /// `127.0.0.1:PORT` of the dev broker; fails the test unless it listens.
 pub fn bootstrap() -> String {
@@ -237,8 +234,7 @@ pub fn shipper_flags<'a>(bootstrap: &'a str, topic: &'a str) -> [&'a str; 8] {
 
 /// A running `nat-ingest index`.
 pub struct Indexer {
-    child: Child,
-    log: mpsc::Receiver<String>,
+    process: Process,
     /// Every log line read so far.
     seen: std::cell::RefCell<Vec<String>>,
 }
@@ -246,80 +242,42 @@ pub struct Indexer {
 impl Indexer {
     /// Starts `nat-ingest index ARGS` and waits for its "Started." line.
     pub fn start(args: &[&str]) -> Indexer {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_nat-ingest"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_nat-ingest"));
+        command
             .arg("index")
             .args(args)
             .env("NAT_INGEST_LOG", "info,nat_ingest::telemetry::kafka=debug")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (lines, log) = mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if lines.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let Ok(line) = log.recv_timeout(left) else {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("nat-ingest index did not start");
-            };
-            eprintln!("index: {line}");
-            if line.contains("Started.") {
-                return Indexer {
-                    child,
-                    log,
-                    seen: std::cell::RefCell::new(vec![line]),
-                };
-            }
+            .env("NO_COLOR", "1");
+        let (process, started) = Process::start(&mut command, "index", TIMEOUT);
+        Indexer {
+            process,
+            seen: std::cell::RefCell::new(vec![started]),
         }
     }
 
     /// Prints (and keeps) the log lines that came so far.
     pub fn drain_log(&self) {
-        while let Ok(line) = self.log.try_recv() {
-            eprintln!("index: {line}");
-            self.seen.borrow_mut().push(line);
-        }
+        self.seen.borrow_mut().extend(self.process.new_lines());
     }
 
     pub fn signal(&self, signal: i32) {
-        // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
-        assert_eq!(unsafe { libc::kill(self.child.id() as i32, signal) }, 0);
+        self.process.signal(signal);
+    }
+
+    /// SIGTERM, a clean exit asserted; returns the whole log.
+    pub fn stop(self) -> Vec<String> {
+        let rest = self.process.stop();
+        let mut lines = self.seen.take();
+        lines.extend(rest);
+        lines
     }
 
     /// Waits for the process to exit; returns its status and its whole log.
-    pub fn wait(mut self) -> (ExitStatus, Vec<String>) {
-        let deadline = Instant::now() + TIMEOUT;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            assert!(Instant::now() < deadline, "nat-ingest index did not exit");
-            self.drain_log();
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        while let Ok(line) = self.log.recv_timeout(Duration::from_secs(2)) {
-            eprintln!("index: {line}");
-            self.seen.borrow_mut().push(line);
-        }
-        (status, self.seen.take())
-    }
-}
-
-impl Drop for Indexer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    pub fn wait(self) -> (ExitStatus, Vec<String>) {
+        let (status, rest) = self.process.wait();
+        let mut lines = self.seen.take();
+        lines.extend(rest);
+        (status, lines)
     }
 }
 

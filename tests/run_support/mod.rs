@@ -15,15 +15,125 @@ use std::time::{Duration, Instant};
 /// How long the binary gets to print its start line or to exit after a signal.
 const PROCESS_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// A child `nat-ingest` process with its stderr piped: a thread forwards the
+/// lines (without colour codes), so that the pipe never fills up. Killed when
+/// dropped.
+pub struct Process {
+    child: Child,
+    log: mpsc::Receiver<String>,
+    /// Prefixes the lines echoed to the test's output.
+    name: &'static str,
+    /// How long starting and exiting may take.
+    timeout: Duration,
+}
+
+impl Process {
+    /// Spawns `command` and waits for its "Started." line, which it returns.
+    pub fn start(
+        command: &mut Command,
+        name: &'static str,
+        timeout: Duration,
+    ) -> (Process, String) {
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (lines, log) = mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if lines.send(strip_ansi(&line)).is_err() {
+                    break;
+                }
+            }
+        });
+        let process = Process {
+            child,
+            log,
+            name,
+            timeout,
+        };
+
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = process
+                .log
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("{name} did not start"));
+            eprintln!("{name}: {line}");
+            if line.contains("Started.") {
+                return (process, line);
+            }
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Sends `signal` (e.g. `libc::SIGTERM`).
+    pub fn signal(&self, signal: i32) {
+        // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
+        assert_eq!(unsafe { libc::kill(self.pid(), signal) }, 0);
+    }
+
+    /// The lines logged since the last read, without waiting for more.
+    pub fn new_lines(&self) -> Vec<String> {
+        let lines: Vec<String> = self.log.try_iter().collect();
+        for line in &lines {
+            eprintln!("{}: {line}", self.name);
+        }
+        lines
+    }
+
+    /// Sends SIGTERM, waits, asserts a clean exit, and returns the lines logged
+    /// since the last read.
+    pub fn stop(self) -> Vec<String> {
+        self.signal(libc::SIGTERM);
+        let name = self.name;
+        let (status, lines) = self.wait();
+        assert!(status.success(), "{name} exited with {status}");
+        lines
+    }
+
+    /// Waits for the process to exit; returns its status and the lines logged
+    /// since the last read.
+    pub fn wait(mut self) -> (ExitStatus, Vec<String>) {
+        let deadline = Instant::now() + self.timeout;
+        let mut lines = Vec::new();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "{} did not exit", self.name);
+            lines.extend(self.new_lines());
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        while let Ok(line) = self.log.recv_timeout(Duration::from_secs(2)) {
+            eprintln!("{}: {line}", self.name);
+            lines.push(line);
+        }
+        (status, lines)
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A running `nat-ingest run`.
 pub struct Running {
-    child: Child,
+    process: Process,
     pub udp: Option<SocketAddr>,
     pub tcp: Option<SocketAddr>,
     pub tls: Option<SocketAddr>,
     pub metrics: Option<SocketAddr>,
-    /// Every stderr line after the start line, without colour codes.
-    log: mpsc::Receiver<String>,
 }
 
 impl Running {
@@ -39,52 +149,23 @@ impl Running {
             command.args(["--listen", url]);
         }
         command.args(extra).env("NAT_INGEST_LOG", "info");
-        let mut child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let (process, line) = Process::start(&mut command, "nat-ingest", PROCESS_TIMEOUT);
 
-        // A thread forwards stderr lines so that the pipe never fills up.
-        let (lines, log) = mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if lines.send(strip_ansi(&line)).is_err() {
-                    break;
-                }
-            }
-        });
-
-        let deadline = Instant::now() + PROCESS_TIMEOUT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = log.recv_timeout(left).unwrap_or_else(|_| {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("nat-ingest did not start");
-            });
-            eprintln!("nat-ingest: {line}");
-            if line.contains("Started.") {
-                let listen = field(&line, "listen=").unwrap_or_default();
-                let find = |scheme: &str| {
-                    listen
-                        .split(',')
-                        .find_map(|u| u.strip_prefix(scheme))
-                        .map(|a| a.parse().unwrap())
-                };
-                let (udp, tcp, tls) = (find("udp://"), find("tcp://"), find("tls://"));
-                let metrics = field(&line, "metrics=").and_then(|a| a.parse().ok());
-                return Running {
-                    child,
-                    udp,
-                    tcp,
-                    tls,
-                    metrics,
-                    log,
-                };
-            }
+        let listen = field(&line, "listen=").unwrap_or_default();
+        let find = |scheme: &str| {
+            listen
+                .split(',')
+                .find_map(|u| u.strip_prefix(scheme))
+                .map(|a| a.parse().unwrap())
+        };
+        let (udp, tcp, tls) = (find("udp://"), find("tcp://"), find("tls://"));
+        let metrics = field(&line, "metrics=").and_then(|a| a.parse().ok());
+        Running {
+            process,
+            udp,
+            tcp,
+            tls,
+            metrics,
         }
     }
 
@@ -102,34 +183,23 @@ impl Running {
     }
 
     pub fn pid(&self) -> i32 {
-        self.child.id() as i32
+        self.process.pid()
     }
 
     /// Sends `signal` (e.g. `libc::SIGTERM`).
     pub fn signal(&self, signal: i32) {
-        // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
-        assert_eq!(unsafe { libc::kill(self.pid(), signal) }, 0);
+        self.process.signal(signal);
     }
 
-    /// Waits for the process to exit and returns its status and remaining log.
-    pub fn wait(mut self) -> (ExitStatus, Vec<String>) {
-        let deadline = Instant::now() + PROCESS_TIMEOUT;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!("nat-ingest did not exit after the signal");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        let mut lines = Vec::new();
-        while let Ok(line) = self.log.recv_timeout(Duration::from_secs(2)) {
-            eprintln!("nat-ingest: {line}");
-            lines.push(line);
-        }
-        (status, lines)
+    /// SIGTERM, a clean exit asserted; returns the log after the start line.
+    pub fn stop(self) -> Vec<String> {
+        self.process.stop()
+    }
+
+    /// Waits for the process to exit and returns its status and the log after
+    /// the start line.
+    pub fn wait(self) -> (ExitStatus, Vec<String>) {
+        self.process.wait()
     }
 
     /// The sum of every metric line starting with `prefix` (a name, maybe with
@@ -156,13 +226,6 @@ impl Running {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
