@@ -118,8 +118,8 @@ fn fixed_width(input: &[u8]) -> Option<(&[u8], Stamp)> {
     let mut rest = &input[t + 8..];
     match rest.first() {
         Some(b'.') => {
-            let (after, read) = time_of_day(&input[t..]).ok()?;
-            (civil.nanos, civil.fraction_digits) = (read.nanos, read.fraction_digits);
+            let (after, (nanos, digits)) = fraction(rest).ok()?;
+            (civil.nanos, civil.fraction_digits) = (nanos, digits);
             rest = after;
         }
         Some(b'Z' | b'z' | b'+' | b'-') => {}
@@ -221,11 +221,7 @@ fn time_of_day(input: &[u8]) -> Res<'_, CivilTime> {
     let (input, hour) = verify(number(2, 2), |h| *h < 24).parse(input)?;
     let (input, minute) = preceded(char(':'), verify(number(2, 2), |m| *m < 60)).parse(input)?;
     let (input, second) = preceded(char(':'), verify(number(2, 2), |s| *s < 60)).parse(input)?;
-    let (input, fraction) = opt(preceded(char('.'), digit_run)).parse(input)?;
-    // A second fraction group has been seen on AR routers; it carries nothing we know.
-    let (input, _) = opt(preceded(char('.'), digit_run)).parse(input)?;
-
-    let (nanos, fraction_digits) = fraction.map(fraction_nanos).unwrap_or((0, 0));
+    let (input, (nanos, fraction_digits)) = fraction(input)?;
     let civil = CivilTime {
         hour: hour as u8,
         minute: minute as u8,
@@ -235,6 +231,15 @@ fn time_of_day(input: &[u8]) -> Res<'_, CivilTime> {
         ..CivilTime::default()
     };
     Ok((input, civil))
+}
+
+/// `[.fraction[.ignored]]` after the seconds: the fraction as (nanoseconds,
+/// digits), (0, 0) when there is none.
+fn fraction(input: &[u8]) -> Res<'_, (u32, u8)> {
+    let (input, fraction) = opt(preceded(char('.'), digit_run)).parse(input)?;
+    // A second fraction group has been seen on AR routers; it carries nothing we know.
+    let (input, _) = opt(preceded(char('.'), digit_run)).parse(input)?;
+    Ok((input, fraction.map(fraction_nanos).unwrap_or((0, 0))))
 }
 
 /// `Z`, `+HH:MM`, `-HH:MM`, `+HHMM`, directly after the time.
