@@ -33,8 +33,11 @@ fn main() -> std::io::Result<()> {
         truncated: false,
         misframed: false,
     };
-    let settings =
+    let mut settings =
         EncoderSettings::from_options(Some("+08:00"), None, None, true).expect("built-in settings");
+    // As `parse` and the archive encode; NAT_INGEST_DOCUMENT_IDS=1 adds the
+    // fingerprint the Elasticsearch and Kafka sinks need.
+    settings.document_ids = std::env::var_os("NAT_INGEST_DOCUMENT_IDS").is_some_and(|v| v == "1");
     let encoder = Encoder::new(settings);
 
     if std::env::args().nth(3).as_deref() == Some("time") {

@@ -26,7 +26,7 @@ fn one_conflicting_document_is_parked(server: Server) {
                 timestamp: "2025-07-23T03:00:00Z".parse().unwrap(),
                 dataset: Dataset::HuaweiSession,
                 failure: None,
-                fingerprint: 42,
+                fingerprint: Some(42),
             };
             batch.push_encoded(bad, encoded);
         }

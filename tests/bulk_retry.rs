@@ -58,7 +58,7 @@ fn items_refused_with_429_are_retried_until_they_land_once() {
             timestamp: "2025-07-23T03:00:00Z".parse().unwrap(),
             dataset,
             failure: None,
-            fingerprint: u128::from(n) + 1,
+            fingerprint: Some(u128::from(n) + 1),
         };
         batch.push_encoded(document.as_bytes(), encoded);
     }

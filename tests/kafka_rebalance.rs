@@ -44,7 +44,7 @@ fn produce(bootstrap: &str, topic: &str) {
                 timestamp: at,
                 dataset: Dataset::Syslog,
                 failure: None,
-                fingerprint: n as u128 * 0x9e37_79b9_7f4a_7c15,
+                fingerprint: Some(n as u128 * 0x9e37_79b9_7f4a_7c15),
             };
             let document = format!("{{\"@timestamp\":\"2025-07-23T02:11:12Z\",\"n\":{n}}}");
             batch.push_encoded(document.as_bytes(), encoded);

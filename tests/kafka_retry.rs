@@ -64,7 +64,7 @@ fn batch(from: usize, count: usize) -> DocumentBatch {
             timestamp: jiff::Timestamp::from_second(1_753_236_672).unwrap(),
             dataset: Dataset::Syslog,
             failure: None,
-            fingerprint: 0x5eed_0000_0000_0000_0000_0000_0000_0000 + n as u128,
+            fingerprint: Some(0x5eed_0000_0000_0000_0000_0000_0000_0000 + n as u128),
         };
         batch.push_encoded(format!("{{\"n\":{n}}}").as_bytes(), encoded);
     }

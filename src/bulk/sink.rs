@@ -219,7 +219,8 @@ impl Sink for ElasticsearchSink {
                 let next = self.shared.pool.take();
                 self.closed.extend(self.open.close(next));
             }
-            self.open.body(now).push(index, encoded.fingerprint, line);
+            let fingerprint = encoded.fingerprint_or_of(line);
+            self.open.body(now).push(index, fingerprint, line);
         }
         if self.open.is_at_document_limit() {
             self.close_open();
@@ -407,7 +408,7 @@ mod tests {
             timestamp: jiff::Timestamp::UNIX_EPOCH,
             dataset: Dataset::Syslog,
             failure: None,
-            fingerprint: 7,
+            fingerprint: Some(7),
         };
         batch.push_encoded(b"{\"n\":1}", encoded);
         let start = Instant::now();

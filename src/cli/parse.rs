@@ -56,13 +56,15 @@ struct Summary {
 }
 
 pub fn parse(args: ParseArgs) -> anyhow::Result<()> {
-    let settings = EncoderSettings::from_options(
+    let mut settings = EncoderSettings::from_options(
         args.timezone.as_deref(),
         args.reference_time.as_deref(),
         args.grammars.as_deref(),
         !args.no_original,
     )
     .context("cannot set up the parser")?;
+    // Standard output names no documents.
+    settings.document_ids = false;
     let encoder = Encoder::new(settings);
 
     let stdout = io::stdout();

@@ -188,15 +188,18 @@ impl Settings {
 
 /// Builds the encoder's settings from the `[parser]` section: zone, reference time,
 /// grammar directory (a bad grammar file fails the start here, with file and line).
+/// Document ids are computed only when the configured sink names documents.
 pub fn encoder_settings(settings: &Settings) -> anyhow::Result<EncoderSettings> {
     let parser = &settings.config.parser;
-    EncoderSettings::from_options(
+    let mut encoder = EncoderSettings::from_options(
         parser.timezone.as_deref(),
         parser.reference_time.as_deref(),
         parser.grammars.as_deref(),
         parser.keep_original,
     )
-    .context("cannot set up the parser")
+    .context("cannot set up the parser")?;
+    encoder.document_ids = RunSink::names_documents(&settings.config);
+    Ok(encoder)
 }
 
 /// `nat-ingest run`.

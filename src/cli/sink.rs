@@ -57,6 +57,12 @@ impl RunSink {
         }
     }
 
+    /// Whether the sink [`RunSink::open`] picks names each document by its
+    /// message's fingerprint (Elasticsearch `_id`, Kafka key); the archive does not.
+    pub fn names_documents(config: &Config) -> bool {
+        config.kafka.is_some() || config.elasticsearch.is_some()
+    }
+
     /// Where `run` sends documents, for the start line.
     pub fn describe(config: &Config) -> String {
         match &config.kafka {

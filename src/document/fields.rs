@@ -331,8 +331,19 @@ impl<'a> Doc<'a> {
 }
 
 /// Orders dotted paths segment by segment (`a.b` before `a-c`), as nesting needs.
+///
+/// That order is the byte order with `.` ranked below every other byte: up to
+/// the first byte where the paths differ they share their segments, and there
+/// either both bytes lie inside a segment (ordinary byte order), or one path's
+/// segment ends (a dot, or the path's end) where the other's goes on, and the
+/// shorter segment comes first. So one pass finds the first difference and ranks
+/// only that pair, with no splitting.
 pub fn compare_paths(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
-    a.split(|c| *c == b'.').cmp(b.split(|c| *c == b'.'))
+    let rank = |byte: u8| if byte == b'.' { 0 } else { u16::from(byte) + 1 };
+    match a.iter().zip(b).position(|(x, y)| x != y) {
+        Some(at) => rank(a[at]).cmp(&rank(b[at])),
+        None => a.len().cmp(&b.len()),
+    }
 }
 
 #[cfg(test)]
@@ -350,6 +361,17 @@ mod tests {
                 pair[0].path,
                 pair[1].path
             );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn path_order_is_segment_order(
+            a in "[a-c.\\-_@0]{0,8}",
+            b in "[a-c.\\-_@0]{0,8}",
+        ) {
+            let by_segments = a.as_bytes().split(|c| *c == b'.').cmp(b.as_bytes().split(|c| *c == b'.'));
+            proptest::prop_assert_eq!(compare_paths(a.as_bytes(), b.as_bytes()), by_segments);
         }
     }
 

@@ -62,8 +62,19 @@ pub struct Encoded {
     pub failure: Option<&'static str>,
     /// [`fingerprint`] of the message: the same line from the same sender always has
     /// the same one, so it makes a document id that retries and replays cannot
-    /// duplicate.
-    pub fingerprint: u128,
+    /// duplicate. `None` when the encoder was set up without document ids
+    /// ([`EncoderSettings::document_ids`]), for sinks that name no documents.
+    pub fingerprint: Option<u128>,
+}
+
+impl Encoded {
+    /// The fingerprint a sink names `document` by: the message's, or, from an
+    /// encoder set up without ids, the document's own (unique per document, but a
+    /// replay of the same line gets another one).
+    pub fn fingerprint_or_of(&self, document: &[u8]) -> u128 {
+        self.fingerprint
+            .unwrap_or_else(|| fingerprint(document, None))
+    }
 }
 
 /// A 128-bit hash (XXH3) of the sender's address and the line without its ending.
@@ -116,6 +127,10 @@ pub struct EncoderSettings {
     pub grammars: Arc<Grammars>,
     /// Write `event.original` on every document (failures always carry it).
     pub keep_original: bool,
+    /// Compute each message's [`fingerprint`] for [`Encoded::fingerprint`]: the
+    /// Elasticsearch and Kafka sinks name documents by it; `parse` and the
+    /// archive do not, and save the hash (a few percent of the encoding time).
+    pub document_ids: bool,
 }
 
 /// A setting the encoder cannot use.
@@ -137,13 +152,15 @@ impl Default for EncoderSettings {
             // The built-in grammars are compiled in and checked by the test suite.
             grammars: Arc::new(Grammars::built_in().expect("built-in grammars compile")),
             keep_original: true,
+            document_ids: true,
         }
     }
 }
 
 impl EncoderSettings {
     /// From the user's words: a zone name or offset (default: the host's), an RFC 3339
-    /// reference time, a grammar directory.
+    /// reference time, a grammar directory. Document ids are on; a caller whose
+    /// sink names no documents turns them off.
     pub fn from_options(
         timezone: Option<&str>,
         reference_time: Option<&str>,
@@ -167,6 +184,7 @@ impl EncoderSettings {
             fixed_reference,
             grammars,
             keep_original,
+            document_ids: true,
         })
     }
 }
@@ -177,6 +195,7 @@ pub struct Encoder {
     clock: Clock,
     grammars: Arc<Grammars>,
     keep_original: bool,
+    document_ids: bool,
 }
 
 thread_local! {
@@ -201,6 +220,7 @@ impl Encoder {
             },
             grammars: settings.grammars,
             keep_original: settings.keep_original,
+            document_ids: settings.document_ids,
         }
     }
 
@@ -255,7 +275,9 @@ impl Encoder {
             timestamp: received.at,
             dataset: Dataset::Syslog,
             failure: None,
-            fingerprint: fingerprint(line, received.peer),
+            fingerprint: self
+                .document_ids
+                .then(|| fingerprint(line, received.peer)),
         };
         let message = match syslog::parse(line) {
             Ok(message) => message,

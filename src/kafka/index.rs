@@ -199,7 +199,7 @@ impl<S: Sink + 'static> State<S> {
                 timestamp: at,
                 dataset: Dataset::Syslog,
                 failure: None,
-                fingerprint: crate::document::fingerprint(document, None),
+                fingerprint: Some(crate::document::fingerprint(document, None)),
             }
         });
         self.batch.push_encoded(document, encoded);

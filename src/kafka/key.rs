@@ -109,7 +109,7 @@ pub fn encoded(
     dataset_value: Option<&[u8]>,
 ) -> Result<Encoded, KeyError> {
     Ok(Encoded {
-        fingerprint: fingerprint(key.ok_or(KeyError::Key)?)?,
+        fingerprint: Some(fingerprint(key.ok_or(KeyError::Key)?)?),
         timestamp: timestamp(timestamp_value)?,
         dataset: dataset(dataset_value)?,
         failure: None,

@@ -381,7 +381,7 @@ impl Sink for KafkaSink {
     fn append(&mut self, batch: &DocumentBatch, _now: Instant) {
         for (line, encoded) in batch.documents() {
             let document = line.strip_suffix(b"\n").unwrap_or(line);
-            let key = key::key(encoded.fingerprint);
+            let key = key::key(encoded.fingerprint_or_of(document));
             // Order is kept only while nothing waits; after that, everything
             // queues behind the waiting documents.
             if self.waiting.is_empty()

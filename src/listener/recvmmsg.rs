@@ -1,11 +1,12 @@
 //! Batched UDP receive: the buffers for one `recvmmsg(2)` call and how to read
-//! the datagrams, sender addresses and drop counts the kernel put in them.
+//! the datagrams and sender addresses the kernel put in them.
 //!
 //! `libc` offers the call but nothing around it; this file keeps the raw
 //! pointers of the receive path apart from the listener's logic. [`Datagrams`]
-//! owns a payload slot, an address buffer and a control buffer per datagram,
-//! and points the message headers at them before each call, since the kernel
-//! rewrites the lengths.
+//! owns a payload slot and an address buffer per datagram, and points the
+//! message headers at them before each call, since the kernel rewrites the
+//! lengths. No control messages are asked for: the listener reads the socket's
+//! drop count once per batch instead of having it copied out with every datagram.
 
 use std::io;
 use std::mem;
@@ -18,17 +19,12 @@ use std::ptr;
 /// since the call returns as soon as the kernel queue is empty.
 pub(super) const BATCH_DATAGRAMS: usize = 32;
 
-/// Control buffer per datagram, in 8-byte words (aligned for `cmsghdr`): room
-/// for the 24-byte `SO_RXQ_OVFL` message with some to spare.
-const CONTROL_WORDS: usize = 8;
-
-/// The buffers one `recvmmsg` call fills: a payload slot, an address and a
-/// control buffer per datagram, and the headers pointing at them.
+/// The buffers one `recvmmsg` call fills: a payload slot and an address per
+/// datagram, and the headers pointing at them.
 pub(super) struct Datagrams {
     slot_bytes: usize,
     payloads: Vec<u8>,
     names: Vec<libc::sockaddr_storage>,
-    controls: Vec<[u64; CONTROL_WORDS]>,
     iovecs: Vec<libc::iovec>,
     headers: Vec<libc::mmsghdr>,
 }
@@ -43,8 +39,6 @@ pub(super) struct Datagram<'a> {
     pub(super) peer: Option<SocketAddr>,
     /// The datagram was longer than its slot and the kernel cut it.
     pub(super) truncated: bool,
-    /// The socket's running drop count, when the kernel attached it.
-    pub(super) kernel_drops: Option<u32>,
 }
 
 impl Datagrams {
@@ -55,7 +49,6 @@ impl Datagrams {
             slot_bytes,
             payloads: vec![0; slot_bytes * BATCH_DATAGRAMS],
             names: vec![name; BATCH_DATAGRAMS],
-            controls: vec![[0; CONTROL_WORDS]; BATCH_DATAGRAMS],
             iovecs: vec![iovec; BATCH_DATAGRAMS],
             headers: vec![header; BATCH_DATAGRAMS],
         }
@@ -78,8 +71,8 @@ impl Datagrams {
             header.msg_hdr.msg_namelen = mem::size_of::<libc::sockaddr_storage>() as _;
             header.msg_hdr.msg_iov = ptr::addr_of_mut!(self.iovecs[index]);
             header.msg_hdr.msg_iovlen = 1;
-            header.msg_hdr.msg_control = self.controls[index].as_mut_ptr().cast();
-            header.msg_hdr.msg_controllen = mem::size_of::<[u64; CONTROL_WORDS]>() as _;
+            header.msg_hdr.msg_control = ptr::null_mut();
+            header.msg_hdr.msg_controllen = 0;
             header.msg_hdr.msg_flags = 0;
         }
 
@@ -108,27 +101,34 @@ impl Datagrams {
             payload: &self.payloads[start..start + len],
             peer: socket_addr(&self.names[index], header.msg_hdr.msg_namelen),
             truncated: header.msg_hdr.msg_flags & libc::MSG_TRUNC != 0,
-            kernel_drops: kernel_drops(&header.msg_hdr),
         }
     }
 }
 
-/// Reads the `SO_RXQ_OVFL` count from a received header's control messages.
-fn kernel_drops(header: &libc::msghdr) -> Option<u32> {
-    // SAFETY: the kernel filled the control buffer and set msg_controllen; the
-    // CMSG_* helpers stay within it.
-    unsafe {
-        let mut message = libc::CMSG_FIRSTHDR(header);
-        while !message.is_null() {
-            if (*message).cmsg_level == libc::SOL_SOCKET
-                && (*message).cmsg_type == libc::SO_RXQ_OVFL
-            {
-                return Some(ptr::read_unaligned(libc::CMSG_DATA(message).cast::<u32>()));
-            }
-            message = libc::CMSG_NXTHDR(header, message);
-        }
+/// The socket's running count of datagrams the kernel dropped (`sk_drops`, the
+/// count `SO_RXQ_OVFL` would attach to each datagram), read with `SO_MEMINFO`.
+pub(super) fn kernel_drop_count(fd: libc::c_int) -> io::Result<u32> {
+    // The kernel fills as many counters as it has (nine today) and says how many.
+    let mut info = [0u32; 16];
+    let mut len = mem::size_of_val(&info) as libc::socklen_t;
+    // SAFETY: the pointer and length describe `info`, which outlives the call.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_MEMINFO,
+            info.as_mut_ptr().cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
     }
-    None
+    let index = libc::SK_MEMINFO_DROPS as usize;
+    if (len as usize) < (index + 1) * mem::size_of::<u32>() {
+        return Err(io::Error::new(io::ErrorKind::Unsupported, "SO_MEMINFO without a drop count"));
+    }
+    Ok(info[index])
 }
 
 /// Converts a sender address filled in by the kernel.

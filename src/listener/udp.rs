@@ -21,9 +21,11 @@
 //! the count past the listener's `max_queued_bytes` share is dropped and counted
 //! as `queue_full` too.
 //!
-//! Losses in the kernel buffer are read from `SO_RXQ_OVFL`: the kernel attaches
-//! the socket's running drop count to each datagram, and the reader counts the
-//! difference from the last one it saw.
+//! Losses in the kernel buffer are read from the socket's running drop count
+//! (`SO_MEMINFO`) once per batch and once per idle timeout, and the reader counts
+//! the difference from the last one it saw. `SO_RXQ_OVFL` would attach the same
+//! count to every datagram, at the price of a control message per datagram, and
+//! would report a loss only when another datagram followed it.
 //!
 //! The threads check for shutdown after every call, and the sockets carry a
 //! receive timeout of [`SHUTDOWN_POLL`] so that an idle socket notices too.
@@ -40,7 +42,7 @@ use bytes::{Bytes, BytesMut};
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::sync::mpsc::error::TrySendError;
 
-use super::recvmmsg::{Datagrams, BATCH_DATAGRAMS};
+use super::recvmmsg::{kernel_drop_count, Datagrams, BATCH_DATAGRAMS};
 use super::{Frame, FrameBatch, ListenerError, ListenerHandle, Shared};
 use crate::config::listener::ListenerConfig;
 use crate::document::Received;
@@ -141,7 +143,8 @@ fn open_socket(
         .map_err(failed("SO_REUSEPORT"))?;
     let granted =
         request_receive_buffer(&socket, receive_buffer_bytes).map_err(failed("SO_RCVBUF"))?;
-    set_int_option(&socket, libc::SO_RXQ_OVFL, 1).map_err(failed("SO_RXQ_OVFL"))?;
+    // Fails early, at start, on a kernel that cannot report drops.
+    kernel_drop_count(socket.as_raw_fd()).map_err(failed("SO_MEMINFO"))?;
     socket
         .set_read_timeout(Some(SHUTDOWN_POLL))
         .map_err(failed("SO_RCVTIMEO"))?;
@@ -196,7 +199,7 @@ struct Reader {
     socket: Socket,
     shared: Arc<Shared>,
     datagrams: Datagrams,
-    /// The socket's drop count as last reported by `SO_RXQ_OVFL`.
+    /// The socket's drop count when it was last read.
     kernel_drops_seen: u32,
     /// Per-call scratch: which datagrams become frames, reused across calls.
     kept: Vec<Kept>,
@@ -259,7 +262,11 @@ impl Reader {
         while !self.shared.shutdown.is_cancelled() && !self.shared.tx.is_closed() {
             let count = match self.datagrams.receive(fd) {
                 Ok(count) => count,
-                Err(error) if is_timeout(&error) => continue,
+                Err(error) if is_timeout(&error) => {
+                    // Idle: losses of a burst that ended are counted now.
+                    self.count_kernel_drops();
+                    continue;
+                }
                 Err(error) => {
                     SocketFailed {
                         listener: &self.shared.name,
@@ -285,13 +292,11 @@ impl Reader {
         self.release_queued();
         let shared = &*self.shared;
 
-        // Pass 1: filter senders, strip trailers, read the kernel drop count.
+        // Pass 1: filter senders, strip trailers.
         self.kept.clear();
         let (mut denied, mut oversize, mut total_bytes) = (0, 0, 0);
-        let mut kernel_drops = None;
         for index in 0..count {
             let datagram = self.datagrams.get(index);
-            kernel_drops = datagram.kernel_drops.or(kernel_drops);
             let Some(peer) = datagram.peer else { continue };
             let peer = peer.ip().to_canonical();
             if !shared.allow.allows(peer) {
@@ -346,11 +351,8 @@ impl Reader {
             .collect();
 
         // Count what was lost before anything else can fail.
-        if let Some(total) = kernel_drops {
-            let lost = total.wrapping_sub(self.kernel_drops_seen);
-            self.kernel_drops_seen = total;
-            self.dropped(DropCause::Kernel, lost as usize);
-        }
+        let lost = kernel_drops_since(&self.socket, &mut self.kernel_drops_seen);
+        self.dropped(DropCause::Kernel, lost);
         self.dropped(DropCause::AllowList, denied);
         self.dropped(DropCause::Oversize, oversize);
         self.dropped(DropCause::QueueFull, over_budget);
@@ -380,6 +382,12 @@ impl Reader {
         }
     }
 
+    /// Counts the datagrams the kernel dropped since the last reading.
+    fn count_kernel_drops(&mut self) {
+        let lost = kernel_drops_since(&self.socket, &mut self.kernel_drops_seen);
+        self.dropped(DropCause::Kernel, lost);
+    }
+
     fn dropped(&self, cause: DropCause, messages: usize) {
         let throttles = &self.shared.throttles;
         let throttle = match cause {
@@ -399,6 +407,20 @@ impl Reader {
     }
 }
 
+/// Datagrams the kernel dropped on `socket` since its count was `seen`, which
+/// becomes the new count. A failed reading (not seen on Linux once the socket is
+/// open) counts nothing; the next one catches up, as the kernel's count only grows.
+fn kernel_drops_since(socket: &Socket, seen: &mut u32) -> usize {
+    match kernel_drop_count(socket.as_raw_fd()) {
+        Ok(total) => {
+            let lost = total.wrapping_sub(*seen);
+            *seen = total;
+            lost as usize
+        }
+        Err(_) => 0,
+    }
+}
+
 /// The receive timeout expired or a signal interrupted the call: not an error.
 fn is_timeout(error: &io::Error) -> bool {
     matches!(
@@ -411,30 +433,24 @@ fn is_timeout(error: &io::Error) -> bool {
 mod tests {
     use super::*;
 
-    /// Reads everything queued on `socket`; returns the datagram count and the
-    /// last drop count the kernel reported.
-    fn drain(socket: &Socket, datagrams: &mut Datagrams) -> (usize, Option<u32>) {
-        let (mut count, mut drops) = (0, None);
+    /// Reads everything queued on `socket`; returns the datagram count.
+    fn drain(socket: &Socket, datagrams: &mut Datagrams) -> usize {
+        let mut count = 0;
         loop {
             match datagrams.receive(socket.as_raw_fd()) {
-                Ok(n) => {
-                    count += n;
-                    drops = (0..n)
-                        .filter_map(|i| datagrams.get(i).kernel_drops)
-                        .last()
-                        .or(drops);
-                }
-                Err(error) if is_timeout(&error) => return (count, drops),
+                Ok(n) => count += n,
+                Err(error) if is_timeout(&error) => return count,
                 Err(error) => panic!("{error}"),
             }
         }
     }
 
     #[test]
-    fn kernel_drops_are_reported_on_the_next_datagram() {
+    fn kernel_drops_are_read_without_a_datagram_after_the_loss() {
         // The smallest buffer the kernel allows, flooded while nobody reads.
         let (socket, granted) = open_socket("127.0.0.1:0".parse().unwrap(), 1).unwrap();
         assert!(granted > 0);
+        assert_eq!(kernel_drop_count(socket.as_raw_fd()).unwrap(), 0);
         let addr = socket.local_addr().unwrap().as_socket().unwrap();
         let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         for _ in 0..200 {
@@ -442,13 +458,11 @@ mod tests {
         }
 
         let mut datagrams = Datagrams::new(2048);
-        let (kept, _) = drain(&socket, &mut datagrams);
+        let kept = drain(&socket, &mut datagrams);
         assert!(kept < 200, "the buffer held all 200 datagrams");
-
-        // The count rides on datagrams queued after the loss.
-        sender.send_to(b"after", addr).unwrap();
-        let (count, drops) = drain(&socket, &mut datagrams);
-        assert_eq!(count, 1);
-        assert_eq!(drops, Some((200 - kept) as u32));
+        assert_eq!(
+            kernel_drop_count(socket.as_raw_fd()).unwrap(),
+            (200 - kept) as u32
+        );
     }
 }

@@ -37,7 +37,7 @@ impl DocumentBatch {
             timestamp,
             dataset: Dataset::Syslog,
             failure: None,
-            fingerprint: crate::document::fingerprint(document, None),
+            fingerprint: Some(crate::document::fingerprint(document, None)),
         };
         self.push_encoded(document, encoded);
     }

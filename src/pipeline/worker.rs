@@ -77,7 +77,7 @@ fn encode_one(encoder: &Encoder, frame: &Frame, documents: &mut DocumentBatch) -
                 timestamp: frame.received.at,
                 dataset: Dataset::Syslog,
                 failure: Some(ENCODER_PANIC_TAG),
-                fingerprint: crate::document::fingerprint(&frame.bytes, frame.received.peer),
+                fingerprint: Some(crate::document::fingerprint(&frame.bytes, frame.received.peer)),
             };
             documents.push_encoded(&fallback, encoded);
             encoded
@@ -170,7 +170,7 @@ mod tests {
                 timestamp: at,
                 dataset: Dataset::HuaweiSession,
                 failure,
-                fingerprint: 0,
+                fingerprint: None,
             });
         }
         assert_eq!(tally.by_dataset, [4, 0, 0]);

@@ -71,7 +71,7 @@ pub fn describe() {
 /// Why messages did not reach the pipeline whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DropCause {
-    /// The kernel's socket receive buffer overflowed (UDP, from `SO_RXQ_OVFL`).
+    /// The kernel's socket receive buffer overflowed (UDP, the socket's drop count).
     Kernel,
     /// The sender is not on the listener's allow-list.
     AllowList,

@@ -1,6 +1,8 @@
 //! The time zone applied to device-local times that carry no offset.
 
+use std::cell::Cell;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A configured zone: a fixed UTC offset, or an IANA zone with its summer-time rules.
 #[derive(Clone)]
@@ -11,8 +13,37 @@ pub enum Zone {
     Iana {
         name: String,
         zone: jiff::tz::TimeZone,
+        /// Tells this zone's cached offset span from another's (see [`OffsetSpan`]).
+        id: u64,
     },
 }
+
+/// Source of [`Zone::Iana`] ids, unique for the life of the process.
+static NEXT_ZONE_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Local times that one offset converts: those whose instants lie between two of
+/// a zone's transitions, kept a day clear of each, so that no local time in the
+/// span is repeated or skipped. A device's clock moves slowly, so nearly every
+/// conversion lands in the span of the one before; the zone's rules are consulted
+/// only when it leaves it.
+#[derive(Clone, Copy)]
+struct OffsetSpan {
+    zone_id: u64,
+    /// Local seconds, `first..end`.
+    first: i64,
+    end: i64,
+    offset_seconds: i64,
+}
+
+thread_local! {
+    /// The span of the last conversion on this thread (zone id 0: none yet).
+    static LAST_SPAN: Cell<OffsetSpan> = const {
+        Cell::new(OffsetSpan { zone_id: 0, first: 0, end: 0, offset_seconds: 0 })
+    };
+}
+
+/// How far a cached span keeps from a transition: more than any offset change.
+const SPAN_MARGIN_SECONDS: i64 = 86_400;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ZoneError {
@@ -29,10 +60,7 @@ impl Zone {
             return Ok(Zone::Fixed { offset_seconds });
         }
         match jiff::tz::TimeZone::get(text) {
-            Ok(zone) => Ok(Zone::Iana {
-                name: text.to_string(),
-                zone,
-            }),
+            Ok(zone) => Ok(Zone::iana(text.to_string(), zone)),
             Err(_) => Err(ZoneError::Unknown(text.to_string())),
         }
     }
@@ -42,10 +70,15 @@ impl Zone {
         match jiff::tz::TimeZone::try_system() {
             Ok(zone) => {
                 let name = zone.iana_name().unwrap_or("system").to_string();
-                Zone::Iana { name, zone }
+                Zone::iana(name, zone)
             }
             Err(_) => Zone::UTC,
         }
+    }
+
+    fn iana(name: String, zone: jiff::tz::TimeZone) -> Zone {
+        let id = NEXT_ZONE_ID.fetch_add(1, Ordering::Relaxed);
+        Zone::Iana { name, zone, id }
     }
 
     /// Unix seconds of a wall-clock time given as seconds since the local epoch.
@@ -55,25 +88,71 @@ impl Zone {
     pub fn local_to_unix(&self, local_seconds: i64) -> Option<i64> {
         match self {
             Zone::Fixed { offset_seconds } => Some(local_seconds - *offset_seconds as i64),
-            Zone::Iana { zone, .. } => {
-                let days = local_seconds.div_euclid(86_400);
-                let (y, m, d) = super::civil::civil_from_days(days);
-                let secs = local_seconds.rem_euclid(86_400);
-                let dt = jiff::civil::DateTime::new(
-                    i16::try_from(y).ok()?,
-                    m as i8,
-                    d as i8,
-                    (secs / 3600) as i8,
-                    (secs / 60 % 60) as i8,
-                    (secs % 60) as i8,
-                    0,
-                )
-                .ok()?;
-                let ts = zone.to_ambiguous_timestamp(dt).compatible().ok()?;
-                Some(ts.as_second())
+            Zone::Iana { zone, id, .. } => {
+                let span = LAST_SPAN.get();
+                if span.zone_id == *id && (span.first..span.end).contains(&local_seconds) {
+                    return Some(local_seconds - span.offset_seconds);
+                }
+                let unix = iana_local_to_unix(zone, local_seconds)?;
+                if let Some(span) = offset_span(zone, *id, local_seconds, unix) {
+                    LAST_SPAN.set(span);
+                }
+                Some(unix)
             }
         }
     }
+}
+
+/// [`Zone::local_to_unix`] by the zone's rules.
+fn iana_local_to_unix(zone: &jiff::tz::TimeZone, local_seconds: i64) -> Option<i64> {
+    let days = local_seconds.div_euclid(86_400);
+    let (y, m, d) = super::civil::civil_from_days(days);
+    let secs = local_seconds.rem_euclid(86_400);
+    let dt = jiff::civil::DateTime::new(
+        i16::try_from(y).ok()?,
+        m as i8,
+        d as i8,
+        (secs / 3600) as i8,
+        (secs / 60 % 60) as i8,
+        (secs % 60) as i8,
+        0,
+    )
+    .ok()?;
+    let ts = zone.to_ambiguous_timestamp(dt).compatible().ok()?;
+    Some(ts.as_second())
+}
+
+/// The span around `local_seconds`, which converted to `unix`, where that offset
+/// holds (see [`OffsetSpan`]); `None` when it is too close to a transition.
+fn offset_span(
+    zone: &jiff::tz::TimeZone,
+    zone_id: u64,
+    local_seconds: i64,
+    unix: i64,
+) -> Option<OffsetSpan> {
+    let instant = jiff::Timestamp::from_second(unix).ok()?;
+    let offset_seconds = local_seconds - unix;
+    if i64::from(zone.to_offset(instant).seconds()) != offset_seconds {
+        // A skipped local time, moved forward: not a time of the offset's span.
+        return None;
+    }
+    // The transitions at or before the instant, and after it.
+    let before = zone
+        .preceding(instant + jiff::SignedDuration::from_secs(1))
+        .next()
+        .map(|t| t.timestamp().as_second());
+    let after = zone
+        .following(instant)
+        .next()
+        .map(|t| t.timestamp().as_second());
+    let first = before.map_or(i64::MIN, |t| t + offset_seconds + SPAN_MARGIN_SECONDS);
+    let end = after.map_or(i64::MAX, |t| t + offset_seconds - SPAN_MARGIN_SECONDS);
+    (first <= local_seconds && local_seconds < end).then_some(OffsetSpan {
+        zone_id,
+        first,
+        end,
+        offset_seconds,
+    })
 }
 
 impl fmt::Debug for Zone {
@@ -144,5 +223,55 @@ mod tests {
         ));
         assert!(Zone::parse("Mars/Olympus").is_err());
         assert_eq!(Zone::parse("+08:00").unwrap().to_string(), "+08:00");
+    }
+
+    /// Local seconds of a civil time, for the tests below.
+    fn local(text: &str) -> i64 {
+        let dt: jiff::civil::DateTime = text.parse().unwrap();
+        let utc = jiff::tz::TimeZone::UTC.to_ambiguous_timestamp(dt);
+        utc.compatible().unwrap().as_second()
+    }
+
+    #[test]
+    fn summer_time_edges_convert_as_without_the_span_cache() {
+        let zone = Zone::parse("Europe/Berlin").unwrap();
+        // Walk across the 2025 spring gap and autumn repeat, one warm-up each.
+        for start in ["2025-03-28T12:00:00", "2025-10-24T12:00:00"] {
+            for step in (0..4 * 86_400).step_by(900) {
+                let at = local(start) + step;
+                let Zone::Iana { zone: rules, .. } = &zone else { unreachable!() };
+                assert_eq!(zone.local_to_unix(at), iana_local_to_unix(rules, at), "{at}");
+            }
+        }
+        // 02:30 on 30 March 2025 does not exist: moved forward to 03:30 CEST.
+        assert_eq!(
+            zone.local_to_unix(local("2025-03-30T02:30:00")),
+            Some(local("2025-03-30T01:30:00"))
+        );
+        // 02:30 on 26 October 2025 happens twice: the earlier (CEST) instant.
+        assert_eq!(
+            zone.local_to_unix(local("2025-10-26T02:30:00")),
+            Some(local("2025-10-26T00:30:00"))
+        );
+    }
+
+    proptest::proptest! {
+        /// However the local times jump about (so that the cached span is reused,
+        /// left and replaced), every conversion equals the zone rules' own.
+        #[test]
+        fn cached_spans_never_change_a_conversion(
+            zone_index in 0..4usize,
+            base in -2_000_000_000i64..4_000_000_000,
+            steps in proptest::collection::vec(-40_000_000i64..40_000_000, 1..40),
+        ) {
+            let names = ["Europe/London", "America/New_York", "Australia/Lord_Howe", "Asia/Shanghai"];
+            let zone = Zone::parse(names[zone_index]).unwrap();
+            let Zone::Iana { zone: rules, .. } = &zone else { unreachable!() };
+            let mut at = base;
+            for step in steps {
+                at += step;
+                proptest::prop_assert_eq!(zone.local_to_unix(at), iana_local_to_unix(rules, at));
+            }
+        }
     }
 }
