@@ -78,7 +78,7 @@ fn bulk(c: &mut Criterion) {
                 for batch in input {
                     for (line, encoded) in batch.documents() {
                         let index = router.target(encoded.dataset, encoded.timestamp);
-                        body.push(index, encoded.fingerprint, line);
+                        body.push(index, encoded.fingerprint_or_of(line), line);
                         if body.len() == REQUEST_DOCUMENTS {
                             black_box(body.as_bytes());
                             body.clear();
@@ -112,7 +112,7 @@ fn bulk(c: &mut Criterion) {
         for (line, encoded) in batch.documents().take(REQUEST_DOCUMENTS / batches.len()) {
             request.push(
                 router.target(encoded.dataset, encoded.timestamp),
-                encoded.fingerprint,
+                encoded.fingerprint_or_of(line),
                 line,
             );
         }
