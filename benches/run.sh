@@ -54,8 +54,9 @@ start_line=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep 'Started\.')
 listen=$(grep -o "$scheme://[0-9.:]*" <<<"$start_line" | head -1 | sed "s#$scheme://##")
 metrics=$(grep -o 'metrics=[0-9.:]*' <<<"$start_line" | sed 's/metrics=//')
 
-metric() { # sum of the samples of metric $1
-    curl -s "http://$metrics/metrics" | awk -v m="$1" '$1 == m || index($1, m "{") == 1 { s += $2 } END { printf "%.0f\n", s }'
+metric() { # sum of the samples of metric $1, in the snapshot $2 or a new one
+    local text=${2:-$(curl -s "http://$metrics/metrics")}
+    awk -v m="$1" '$1 == m || index($1, m "{") == 1 { s += $2 } END { printf "%.0f\n", s }' <<<"$text"
 }
 
 case "$mode" in
@@ -67,19 +68,30 @@ tcp) target=(--tcp "$listen") ;;
 octet) target=(--tcp "$listen" --octet) ;;
 esac
 
-started=$(date +%s.%N)
 sender=$("$flood" "${target[@]}" --rate "$rate" --count "$count" --max-secs 120)
+# The flood renders its lines before its clock starts; time from its first send.
+started=$(grep -o 'started_unix=[0-9.]*' <<<"$sender" | cut -d= -f2)
 
-# Poll the archive every 0.1 s until it has not grown for 1.5 s (longer than its
-# 1 s flush interval); the run ends when the last documents were written. That
-# end still includes up to one flush interval of waiting for the final frame, so
-# the rate errs low.
-written=$(metric archive_documents_written_total)
+# Poll every 0.1 s until the archive has not grown for 1.5 s (longer than its
+# 1 s flush interval). Two ends are kept: when the last document was parsed, and
+# when the last one was written. The second includes up to one flush interval of
+# waiting for the final frame, so the archived rate errs low; the parsed rate is
+# what the pipeline kept up with. Either end is at least the sender's own.
+snapshot=$(curl -s "http://$metrics/metrics")
+written=$(metric archive_documents_written_total "$snapshot")
+parsed=$(metric pipeline_documents_parsed_total "$snapshot")
 finished=$(date +%s.%N)
+parsed_finished=$finished
 quiet=0
 while ((quiet < 15)); do
     sleep 0.1
-    now=$(metric archive_documents_written_total)
+    snapshot=$(curl -s "http://$metrics/metrics")
+    now=$(metric archive_documents_written_total "$snapshot")
+    now_parsed=$(metric pipeline_documents_parsed_total "$snapshot")
+    if [[ $now_parsed != "$parsed" ]]; then
+        parsed=$now_parsed
+        parsed_finished=$(date +%s.%N)
+    fi
     if [[ $now != "$written" ]]; then
         written=$now
         finished=$(date +%s.%N)
@@ -99,9 +111,11 @@ wait "$pid"
 pid=
 
 elapsed=$(echo "$finished - $started" | bc -l)
+parsed_elapsed=$(echo "$parsed_finished - $started" | bc -l)
 echo "mode=$mode target_rate=$rate $sender"
-printf 'received=%s dropped=%s archived=%s archived_per_sec=%.0f ratio=%.1f\n' \
-    "$received" "$dropped" "$written" "$(echo "$written / $elapsed" | bc -l)" \
+printf 'received=%s dropped=%s parsed=%s parsed_per_sec=%.0f archived=%s archived_per_sec=%.0f ratio=%.1f\n' \
+    "$received" "$dropped" "$parsed" "$(echo "$parsed / $parsed_elapsed" | bc -l)" \
+    "$written" "$(echo "$written / $elapsed" | bc -l)" \
     "$(echo "$raw_bytes / ($archive_bytes + 1)" | bc -l)"
 echo "drops by cause:"
 grep '^listener_dropped_messages_total' <<<"$drops" || echo "  none"

@@ -79,6 +79,10 @@ fn main() {
     let pool = Pool::render(args.count.min(POOL_LINES));
 
     let started = Instant::now();
+    // Wall-clock start, for a caller that times what happens after the flood.
+    let started_unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
     let deadline = started + Duration::from_secs(args.max_secs);
     let mut buffer = Vec::with_capacity(1 << 20);
     // For UDP, the (start, end) of each datagram in the pool.
@@ -123,7 +127,8 @@ fn main() {
 
     let elapsed = started.elapsed().as_secs_f64();
     println!(
-        "sent={sent} send_errors={errors} elapsed_secs={elapsed:.3} rate={:.0}",
+        "sent={sent} send_errors={errors} elapsed_secs={elapsed:.3} rate={:.0} \
+         started_unix={started_unix:.6}",
         sent as f64 / elapsed
     );
 }
