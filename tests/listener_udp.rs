@@ -174,9 +174,9 @@ async fn udp_drops_past_its_queued_bytes_and_recovers_when_drained() {
     let mut config = config(ListenerKind::Udp);
     config.sockets = 1;
     config.max_frame_bytes = 1024;
-    // Below the floor of one full batch (32 slots of 1024 bytes): that floor applies.
+    // Below the floor of one full batch (64 slots of 1024 bytes): that floor applies.
     config.max_queued_bytes = 0;
-    let budget = 32 * 1024;
+    let budget = 64 * 1024;
     let mut listener = start(config, "udp_budget", 10_000).await;
     let socket = sender();
     let payload = |i: usize| format!("<13>{i:0>996}");
