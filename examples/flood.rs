@@ -167,6 +167,17 @@ impl Pool {
     }
 }
 
+/// One `iovec` per `(start, end)` range of `text`, valid while `text` lives.
+fn iovecs_of(text: &[u8], ranges: &[(usize, usize)]) -> Vec<libc::iovec> {
+    ranges
+        .iter()
+        .map(|(start, end)| libc::iovec {
+            iov_base: text[*start..*end].as_ptr() as *mut libc::c_void,
+            iov_len: end - start,
+        })
+        .collect()
+}
+
 /// Datagrams handed to the kernel per `sendmmsg` call.
 const DATAGRAMS_PER_CALL: usize = 64;
 
@@ -178,13 +189,7 @@ fn send_datagrams(socket: &UdpSocket, text: &[u8], datagrams: &[(usize, usize)])
     use std::os::fd::AsRawFd;
     let mut errors = 0;
     for batch in datagrams.chunks(DATAGRAMS_PER_CALL) {
-        let mut iovecs: Vec<libc::iovec> = batch
-            .iter()
-            .map(|(start, end)| libc::iovec {
-                iov_base: text[*start..*end].as_ptr() as *mut libc::c_void,
-                iov_len: end - start,
-            })
-            .collect();
+        let mut iovecs = iovecs_of(text, batch);
         // SAFETY: zeroed `mmsghdr`s are valid (no address: the socket is
         // connected), and each points at one `iovec` that lives until the call
         // returns and describes bytes of `text`.
@@ -241,13 +246,7 @@ fn send_segmented(socket: &UdpSocket, text: &[u8], datagrams: &mut [(usize, usiz
         // One buffer's payload must stay below 64 KiB.
         let per_buffer = MAX_SEGMENTS.min((65_507 / len.max(1)).max(1));
         for chunk in group.chunks(per_buffer) {
-            let mut iovecs: Vec<libc::iovec> = chunk
-                .iter()
-                .map(|(start, end)| libc::iovec {
-                    iov_base: text[*start..*end].as_ptr() as *mut libc::c_void,
-                    iov_len: end - start,
-                })
-                .collect();
+            let mut iovecs = iovecs_of(text, chunk);
             // Room for one cmsghdr carrying a u16, 8-byte aligned.
             let mut control = [0u64; 4];
             // SAFETY: a zeroed msghdr is valid; it points at `iovecs` and `control`,
