@@ -210,8 +210,7 @@ fn encode_lines(
         }
         drop(done_tx);
         let data_pool = &data_pool;
-        let reading =
-            scope.spawn(move || read_chunks(reader, max_line_bytes, chunk_tx, data_pool));
+        let reading = scope.spawn(move || read_chunks(reader, max_line_bytes, chunk_tx, data_pool));
 
         // Chunks finish out of order; hold the early ones until their turn.
         let mut next = 0;

@@ -275,9 +275,7 @@ impl Encoder {
             timestamp: received.at,
             dataset: Dataset::Syslog,
             failure: None,
-            fingerprint: self
-                .document_ids
-                .then(|| fingerprint(line, received.peer)),
+            fingerprint: self.document_ids.then(|| fingerprint(line, received.peer)),
         };
         let message = match syslog::parse(line) {
             Ok(message) => message,

@@ -129,7 +129,10 @@ pub(super) fn kernel_drop_count(fd: libc::c_int) -> io::Result<u32> {
     }
     let index = libc::SK_MEMINFO_DROPS as usize;
     if (len as usize) < (index + 1) * mem::size_of::<u32>() {
-        return Err(io::Error::new(io::ErrorKind::Unsupported, "SO_MEMINFO without a drop count"));
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "SO_MEMINFO without a drop count",
+        ));
     }
     Ok(info[index])
 }

@@ -77,7 +77,10 @@ fn encode_one(encoder: &Encoder, frame: &Frame, documents: &mut DocumentBatch) -
                 timestamp: frame.received.at,
                 dataset: Dataset::Syslog,
                 failure: Some(ENCODER_PANIC_TAG),
-                fingerprint: Some(crate::document::fingerprint(&frame.bytes, frame.received.peer)),
+                fingerprint: Some(crate::document::fingerprint(
+                    &frame.bytes,
+                    frame.received.peer,
+                )),
             };
             documents.push_encoded(&fallback, encoded);
             encoded

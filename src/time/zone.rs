@@ -239,8 +239,14 @@ mod tests {
         for start in ["2025-03-28T12:00:00", "2025-10-24T12:00:00"] {
             for step in (0..4 * 86_400).step_by(900) {
                 let at = local(start) + step;
-                let Zone::Iana { zone: rules, .. } = &zone else { unreachable!() };
-                assert_eq!(zone.local_to_unix(at), iana_local_to_unix(rules, at), "{at}");
+                let Zone::Iana { zone: rules, .. } = &zone else {
+                    unreachable!()
+                };
+                assert_eq!(
+                    zone.local_to_unix(at),
+                    iana_local_to_unix(rules, at),
+                    "{at}"
+                );
             }
         }
         // 02:30 on 30 March 2025 does not exist: moved forward to 03:30 CEST.
