@@ -290,6 +290,8 @@ impl Reader {
     /// queue; returns false when the queue is closed.
     fn hand_off(&mut self, count: usize) -> bool {
         self.release_queued();
+        // Count what the kernel lost before anything else can fail.
+        self.count_kernel_drops();
         let shared = &*self.shared;
 
         // Pass 1: filter senders, strip trailers.
@@ -350,9 +352,6 @@ impl Reader {
             })
             .collect();
 
-        // Count what was lost before anything else can fail.
-        let lost = kernel_drops_since(&self.socket, &mut self.kernel_drops_seen);
-        self.dropped(DropCause::Kernel, lost);
         self.dropped(DropCause::AllowList, denied);
         self.dropped(DropCause::Oversize, oversize);
         self.dropped(DropCause::QueueFull, over_budget);
@@ -382,10 +381,15 @@ impl Reader {
         }
     }
 
-    /// Counts the datagrams the kernel dropped since the last reading.
+    /// Counts the datagrams the kernel dropped since the last reading. A failed
+    /// reading (not seen on Linux once the socket is open) counts nothing; the
+    /// next one catches up, as the kernel's count only grows.
     fn count_kernel_drops(&mut self) {
-        let lost = kernel_drops_since(&self.socket, &mut self.kernel_drops_seen);
-        self.dropped(DropCause::Kernel, lost);
+        if let Ok(total) = kernel_drop_count(self.socket.as_raw_fd()) {
+            let lost = total.wrapping_sub(self.kernel_drops_seen);
+            self.kernel_drops_seen = total;
+            self.dropped(DropCause::Kernel, lost as usize);
+        }
     }
 
     fn dropped(&self, cause: DropCause, messages: usize) {
@@ -404,20 +408,6 @@ impl Reader {
             throttle,
         }
         .emit();
-    }
-}
-
-/// Datagrams the kernel dropped on `socket` since its count was `seen`, which
-/// becomes the new count. A failed reading (not seen on Linux once the socket is
-/// open) counts nothing; the next one catches up, as the kernel's count only grows.
-fn kernel_drops_since(socket: &Socket, seen: &mut u32) -> usize {
-    match kernel_drop_count(socket.as_raw_fd()) {
-        Ok(total) => {
-            let lost = total.wrapping_sub(*seen);
-            *seen = total;
-            lost as usize
-        }
-        Err(_) => 0,
     }
 }
 

@@ -107,8 +107,6 @@ fn find_anchor(rest: &[u8]) -> Option<usize> {
     None
 }
 
-/// `MODULE/SEVERITY/BRIEF`, then (anchored form) `(flag)[count]`, then `:` and at most
-/// one space. Returns the code and the body.
 /// Bytes of a MODULE: upper-case letters, digits, `_` and `-`. Tables, so that
 /// each byte costs one load instead of a chain of range checks.
 static MODULE_BYTES: [bool; 256] = ascii_class(false, b"_-");
@@ -134,6 +132,8 @@ const fn ascii_class(lower: bool, extra: &[u8]) -> [bool; 256] {
     table
 }
 
+/// `MODULE/SEVERITY/BRIEF`, then (anchored form) `(flag)[count]`, then `:` and at most
+/// one space. Returns the code and the body.
 fn message_code(input: &[u8], anchored: bool) -> Option<(Code<'_>, &[u8])> {
     let module_len = input
         .iter()

@@ -116,26 +116,18 @@ fn fixed_width(input: &[u8]) -> Option<(&[u8], Stamp)> {
     (colons && hour < 24 && minute < 60 && second < 60 && digit(t + 8).is_none()).then_some(())?;
     (civil.hour, civil.minute, civil.second) = (hour as u8, minute as u8, second as u8);
     let mut rest = &input[t + 8..];
-    match rest.first() {
-        Some(b'.') => {
-            let (after, (nanos, digits)) = fraction(rest).ok()?;
-            (civil.nanos, civil.fraction_digits) = (nanos, digits);
+    if rest.first() == Some(&b'.') {
+        let (after, (nanos, digits)) = fraction(rest).ok()?;
+        (civil.nanos, civil.fraction_digits) = (nanos, digits);
+        rest = after;
+    }
+    // An offset starts with one of these; anything else is no offset at all, and
+    // the combinator is not worth calling.
+    if matches!(rest.first(), Some(b'Z' | b'z' | b'+' | b'-')) {
+        if let Ok((after, offset)) = utc_offset(rest) {
+            civil.offset_seconds = Some(offset);
             rest = after;
         }
-        Some(b'Z' | b'z' | b'+' | b'-') => {}
-        _ => {
-            return Some((
-                rest,
-                Stamp {
-                    layout,
-                    time: Some(civil),
-                },
-            ));
-        }
-    }
-    if let Ok((after, offset)) = utc_offset(rest) {
-        civil.offset_seconds = Some(offset);
-        rest = after;
     }
     Some((
         rest,
