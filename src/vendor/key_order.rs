@@ -141,7 +141,7 @@ impl KeyOrder {
 
     /// The key's length and spelling when `input` starts with one of `guesses`
     /// and its `=`.
-    #[inline]
+    #[inline(always)]
     pub fn match_guesses(
         &self,
         guesses: [Option<SpellingId>; 2],
@@ -159,7 +159,7 @@ impl KeyOrder {
     }
 
     /// The key's length when `input` starts with spelling `id` and its `=`.
-    #[inline]
+    #[inline(always)]
     pub fn matches(&self, id: SpellingId, input: &[u8]) -> Option<usize> {
         let spelling = &self.spellings[id as usize];
         let key_len = spelling.pattern.len() - 1;
