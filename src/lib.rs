@@ -16,7 +16,8 @@
 //! * [`kafka`] ships documents to a topic and, in `index`, from it to a sink.
 //!
 //! `framing`, `syslog`, `vendor`, [`time`] and `document` are pure: bytes in, values
-//! out, no sockets, no tokio. They build without the `runtime` feature, which is how
+//! out, no sockets, no tokio; `scan` holds the short byte searches the header and body
+//! readers share. They build without the `runtime` feature, which is how
 //! the fuzz crate uses them.
 
 #[cfg(feature = "runtime")]
@@ -40,6 +41,7 @@ pub mod replay;
 #[cfg(feature = "runtime")]
 pub mod telemetry;
 
+mod scan;
 pub mod syslog;
 pub mod time;
 pub mod vendor;

@@ -18,6 +18,7 @@ use std::net::Ipv4Addr;
 
 use super::timestamp::Layout;
 use super::{offset_in, split_token, stamp_at_boundary, trim_start_spaces, Huawei, Message, Stamp};
+use crate::scan;
 
 /// Longest component id (`VS=0-CID=0x807a0001;`) looked for before the body.
 const MAX_COMPONENT_BYTES: usize = 64;
@@ -89,10 +90,11 @@ fn assemble<'a>(
 
 /// Position of `%%dd` (two digits, not H3C's `10`), looking at `%%` pairs left to
 /// right without overlap. A search for single `%` bytes: a two-byte `memmem` searcher
-/// costs more to set up than this whole scan.
+/// costs more to set up than this whole scan, and so does `memchr` over the few dozen
+/// bytes of a header.
 fn find_anchor(rest: &[u8]) -> Option<usize> {
     let mut from = 0;
-    while let Some(i) = memchr::memchr(b'%', &rest[from..]) {
+    while let Some(i) = scan::find(&rest[from..], b'%') {
         let at = from + i;
         if rest.get(at + 1) != Some(&b'%') {
             from = at + 1;
@@ -226,7 +228,7 @@ fn device_header(prefix: &[u8]) -> Option<DeviceHeader<'_>> {
     if hosts.ends_with(b"%%:") && (hosts.len() == 3 || hosts[hosts.len() - 4] == b' ') {
         hosts = trim_end_spaces(&hosts[..hosts.len() - 3]);
     }
-    if let Some(space) = memchr::memrchr(b' ', hosts) {
+    if let Some(space) = scan::rfind(hosts, b' ') {
         if let Some(ip) = parse_ipv4(&hosts[space + 1..]) {
             header.ip = Some(ip);
             hosts = trim_end_spaces(&hosts[..space]);
@@ -266,7 +268,7 @@ fn trap_form(rest: &[u8]) -> Option<(DeviceHeader<'_>, Code<'_>, &[u8])> {
 /// Skips a component id such as `slot=1;` or `VS=0-CID=0x807a0001;` before the body.
 fn skip_component_id(body: &[u8]) -> &[u8] {
     let window = &body[..body.len().min(MAX_COMPONENT_BYTES)];
-    let Some(semicolon) = memchr::memchr(b';', window) else {
+    let Some(semicolon) = scan::find(window, b';') else {
         return body;
     };
     let id = &window[..semicolon];

@@ -118,7 +118,7 @@ pub(crate) fn trim_start_spaces(input: &[u8]) -> &[u8] {
 
 /// Splits at the first space: (token, rest starting at the space).
 pub(crate) fn split_token(input: &[u8]) -> (&[u8], &[u8]) {
-    let end = memchr::memchr(b' ', input).unwrap_or(input.len());
+    let end = crate::scan::find(input, b' ').unwrap_or(input.len());
     input.split_at(end)
 }
 

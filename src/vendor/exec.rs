@@ -12,8 +12,8 @@ use super::compile::{
     MAX_FIELDS,
 };
 use super::key_order::{kind_table, KeyOrder, SpellingId};
-use super::scan;
 use crate::document::{Doc, Extra, Value};
+use crate::scan;
 use crate::time::{CivilTime, Clock, Instant};
 
 /// What the grammar needs besides the body.

@@ -11,7 +11,6 @@ mod compile;
 mod exec;
 mod grammar;
 mod key_order;
-mod scan;
 
 use std::path::Path;
 
