@@ -18,7 +18,8 @@
 #
 # Environment: BENCH_CONFIG=FILE adds `--config FILE` (e.g. to try another
 # archive.zstd_level); BENCH_NO_BUILD=1 skips the release build; BENCH_NO_GSO=1
-# sends one datagram per send instead (sendmmsg batches).
+# sends one datagram per send instead (sendmmsg batches). The binaries are taken
+# from CARGO_TARGET_DIR (default target), as cargo puts them.
 set -euo pipefail
 
 mode=${1:-udp}
@@ -28,8 +29,8 @@ case "$mode" in udp | tcp | octet) ;; *) echo "mode must be udp, tcp or octet" >
 
 cd "$(dirname "$0")/.."
 [[ ${BENCH_NO_BUILD:-} == 1 ]] || cargo build --release --quiet --bin nat-ingest --example flood
-bin=target/release/nat-ingest
-flood=target/release/examples/flood
+bin=${CARGO_TARGET_DIR:-target}/release/nat-ingest
+flood=${CARGO_TARGET_DIR:-target}/release/examples/flood
 
 work=$(mktemp -d)
 log=$work/nat-ingest.log
