@@ -10,7 +10,9 @@
 # numbers are replay's own summary line (sent, elapsed, rate); for `pipeline`
 # also the wall time of `parse` over the same lines, for comparison.
 #
-# Environment: BENCH_NO_BUILD=1 skips the release build.
+# Environment: BENCH_NO_BUILD=1 skips the release build. The binary is taken from
+# CARGO_TARGET_DIR (default target), as cargo puts it: CARGO_TARGET_DIR=target/pgo
+# BENCH_NO_BUILD=1 measures the build of deploy/pgo-build.sh.
 set -euo pipefail
 
 mode=${1:-pipeline}
@@ -18,7 +20,7 @@ case "$mode" in pipeline | tcp | rate) ;; *) echo "mode must be pipeline, tcp or
 
 cd "$(dirname "$0")/.."
 [[ ${BENCH_NO_BUILD:-} == 1 ]] || cargo build --release --quiet --bin nat-ingest
-bin=target/release/nat-ingest
+bin=${CARGO_TARGET_DIR:-target}/release/nat-ingest
 data=benches/data/huawei-sessions-20k.log
 
 work=$(mktemp -d)

@@ -18,8 +18,10 @@
 #
 # Environment: BENCH_CONFIG=FILE adds `--config FILE` (e.g. to try another
 # archive.zstd_level); BENCH_NO_BUILD=1 skips the release build; BENCH_NO_GSO=1
-# sends one datagram per send instead (sendmmsg batches). The binaries are taken
-# from CARGO_TARGET_DIR (default target), as cargo puts them.
+# sends one datagram per send instead (sendmmsg batches); BENCH_ELASTICSEARCH=URL
+# indexes into that Elasticsearch or OpenSearch instead of archiving (a dev server:
+# the documents stay there), and then "archived" counts documents indexed. The
+# binaries are taken from CARGO_TARGET_DIR (default target), as cargo puts them.
 set -euo pipefail
 
 mode=${1:-udp}
@@ -45,7 +47,13 @@ scheme=$mode
 [[ $mode == octet ]] && scheme=tcp
 config=()
 [[ -n ${BENCH_CONFIG:-} ]] && config=(--config "$BENCH_CONFIG")
-NAT_INGEST_LOG=info "$bin" run "${config[@]}" --listen "$scheme://127.0.0.1:0" --archive "$work/archive" \
+sink=(--archive "$work/archive")
+stored=archive_documents_written_total
+if [[ -n ${BENCH_ELASTICSEARCH:-} ]]; then
+    sink=(--elasticsearch "$BENCH_ELASTICSEARCH")
+    stored=bulk_documents_indexed_total
+fi
+NAT_INGEST_LOG=info "$bin" run "${config[@]}" --listen "$scheme://127.0.0.1:0" "${sink[@]}" \
     --metrics 127.0.0.1:0 2>"$log" &
 pid=$!
 
@@ -79,7 +87,7 @@ started=$(grep -o 'started_unix=[0-9.]*' <<<"$sender" | cut -d= -f2)
 # waiting for the final frame, so the archived rate errs low; the parsed rate is
 # what the pipeline kept up with. Either end is at least the sender's own.
 snapshot=$(curl -s "http://$metrics/metrics")
-written=$(metric archive_documents_written_total "$snapshot")
+written=$(metric $stored "$snapshot")
 parsed=$(metric pipeline_documents_parsed_total "$snapshot")
 finished=$(date +%s.%N)
 parsed_finished=$finished
@@ -87,7 +95,7 @@ quiet=0
 while ((quiet < 15)); do
     sleep 0.1
     snapshot=$(curl -s "http://$metrics/metrics")
-    now=$(metric archive_documents_written_total "$snapshot")
+    now=$(metric $stored "$snapshot")
     now_parsed=$(metric pipeline_documents_parsed_total "$snapshot")
     if [[ $now_parsed != "$parsed" ]]; then
         parsed=$now_parsed

@@ -89,9 +89,12 @@ impl Grammars {
     /// The grammar for a message code, if any claims it.
     #[inline]
     pub fn choose(&self, module: &[u8], brief: &[u8]) -> Option<&Grammar> {
+        // BRIEF first: the codes a grammar claims share their MODULE and differ in
+        // BRIEF (and its length), so most entries are passed over without a byte
+        // compare.
         self.by_code
             .iter()
-            .find(|(m, b, _)| **m == *module && **b == *brief)
+            .find(|(m, b, _)| **b == *brief && **m == *module)
             .map(|(_, _, index)| &self.grammars[*index])
     }
 
