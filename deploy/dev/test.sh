@@ -3,8 +3,9 @@
 #
 #   1. starts OpenSearch, Kafka and Elasticsearch (deploy/dev/servers.sh) in the
 #      background,
-#   2. unpacks rsyslog and loggen (deploy/dev/real-senders.sh) and builds the crate, its tests
-#      and benches while they come up,
+#   2. checks that the shell scripts parse, unpacks rsyslog and loggen
+#      (deploy/dev/real-senders.sh) and builds the crate, its tests and benches
+#      while they come up,
 #   3. waits for them, runs every test with the `integration` feature on
 #      (unit, property, integration and end-to-end tests; benches run once each
 #      as tests, so they cannot rot),
@@ -41,6 +42,13 @@ if ! deploy/dev/servers.sh status >/dev/null 2>&1; then
 fi
 deploy/dev/servers.sh start > target/dev-servers-start.log 2>&1 &
 servers_pid=$!
+
+# The bench and build scripts are run by hand (deploy/pgo-build.sh takes two release
+# builds), so CI only checks that they still parse.
+step "checking that the shell scripts parse"
+for script in deploy/*.sh deploy/dev/*.sh benches/*.sh .ci/run; do
+    bash -n "$script"
+done
 
 step "unpacking real syslog senders (rsyslog, loggen) for the end-to-end tests"
 deploy/dev/real-senders.sh
