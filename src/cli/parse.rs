@@ -284,10 +284,9 @@ fn read_chunks(
 }
 
 fn encode_chunk(encoder: &Encoder, chunk: &Chunk, document_pool: &BufferPool) -> Encoded {
-    let mut documents = document_pool.take(chunk.data.len() * 3);
     let mut encoded = Encoded {
         sequence: chunk.sequence,
-        documents: Vec::new(),
+        documents: document_pool.take(chunk.data.len() * 3),
         lines: chunk.lines.len() as u64,
         parsed: 0,
         failures: Vec::new(),
@@ -299,7 +298,8 @@ fn encode_chunk(encoder: &Encoder, chunk: &Chunk, document_pool: &BufferPool) ->
             truncated,
             misframed: false,
         };
-        let result = encoder.encode(&chunk.data[start..end], &received, &mut documents);
+        let documents = &mut encoded.documents;
+        let result = encoder.encode(&chunk.data[start..end], &received, documents);
         documents.push(b'\n');
         match result.failure {
             None => encoded.parsed += 1,
@@ -309,7 +309,6 @@ fn encode_chunk(encoder: &Encoder, chunk: &Chunk, document_pool: &BufferPool) ->
             },
         }
     }
-    encoded.documents = documents;
     encoded
 }
 
